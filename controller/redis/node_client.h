@@ -51,6 +51,7 @@ class NodeClient {
   Status clusterSetSlotsImporting(const std::vector<int>& slots, const std::string& source_id);
   Status clusterSetSlotsMigrating(const std::vector<int>& slots, const std::string& dest_id);
   Status clusterSetSlotsNode(const std::vector<int>& slots, const std::string& node_id);
+  Status clusterSetSlotsStable(const std::vector<int>& slots);
   Result<std::vector<std::string>> clusterGetKeysInSlot(int slot, int count);
   Result<int64_t> clusterCountKeysInSlot(int slot);
   // Pipelined COUNTKEYSINSLOT for many slots, in the same order.
@@ -61,7 +62,8 @@ class NodeClient {
   Status clusterFailover(FailoverMode mode);
   Status clusterResetSoft();
   Status configSet(const std::string& key, const std::string& value);
-  // DUMP payloads of keys (nullopt for a missing key), for comparing values on BUSYKEY.
+  // DUMP payloads of keys (nullopt for a missing key), for comparing values on BUSYKEY. Each
+  // DUMP goes after ASKING, so this works on the importing node of an open slot as well.
   Result<std::vector<std::optional<std::string>>> dumpKeys(const std::vector<std::string>& keys);
 
   // MIGRATE host port "" 0 timeout [REPLACE] [AUTH2 user pass | AUTH pass] KEYS k1 k2...

@@ -1,0 +1,399 @@
+#include "engine/executor.h"
+
+#include <algorithm>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "common/log.h"
+
+namespace slotkeeper::engine {
+namespace {
+
+using redis::ClusterNodeEntry;
+using redis::NodeClient;
+using topology::Step;
+
+const ClusterNodeEntry* myselfIn(const std::vector<ClusterNodeEntry>& entries) {
+  for (const auto& e : entries) {
+    if (e.myself) return &e;
+  }
+  return nullptr;
+}
+
+bool sameSettleBatch(const topology::SettleSlotStep& a, const topology::SettleSlotStep& b) {
+  return a.owner_address == b.owner_address && a.owner_id == b.owner_id &&
+         a.key_holders == b.key_holders && a.finish == b.finish;
+}
+
+Result<ClusterNodeEntry> readMyself(NodeClient& client) {
+  ASSIGN_OR_RETURN(auto entries, client.clusterNodes());
+  const ClusterNodeEntry* me = myselfIn(entries);
+  if (me == nullptr) return internalError(client.address() + " does not list itself");
+  return *me;
+}
+
+// The plan was made from a snapshot; if the address now answers with another node id the
+// snapshot is stale and the step must not act on the wrong node.
+Status expectNodeId(const ClusterNodeEntry& me, const std::string& expected,
+                    const std::string& address) {
+  if (expected.empty() || me.id == expected) return Status::ok();
+  return failedPrecondition(address + " is now node " + me.id.substr(0, 8) + ", plan expected " +
+                            expected.substr(0, 8) + "; re-plan");
+}
+
+bool knowsNode(const std::vector<ClusterNodeEntry>& entries, const std::string& id) {
+  return std::any_of(entries.begin(), entries.end(),
+                     [&](const ClusterNodeEntry& e) { return e.id == id && !e.handshake; });
+}
+
+// Connections owned by one parallel move, so threads never share a hiredis context.
+struct MoveWorker {
+  std::vector<std::unique_ptr<NodeClient>> owned;
+
+  Result<NodeClient*> connect(redis::NodeConnector& connector, const std::string& address) {
+    ASSIGN_OR_RETURN(auto client, connector.connect(address));
+    owned.push_back(std::move(client));
+    return owned.back().get();
+  }
+};
+
+}  // namespace
+
+Executor::Executor(redis::NodeConnector& connector, Clock& clock, ExecutorOptions options,
+                   ProgressFn on_progress, StopFn should_stop)
+    : connector_(connector),
+      clock_(clock),
+      options_(std::move(options)),
+      on_progress_(std::move(on_progress)),
+      should_stop_(std::move(should_stop)) {}
+
+Result<NodeClient*> Executor::clientFor(const std::string& address) {
+  auto& slot = clients_[address];
+  if (!slot) {
+    ASSIGN_OR_RETURN(slot, connector_.connect(address));
+  }
+  return slot.get();
+}
+
+Result<std::vector<NodeClient*>> Executor::liveMasters(NodeClient& via) {
+  ASSIGN_OR_RETURN(auto entries, via.clusterNodes());
+  std::vector<NodeClient*> masters;
+  for (const auto& e : entries) {
+    if (!e.master || e.fail || e.handshake || e.noaddr || e.ip.empty()) continue;
+    if (e.myself) {
+      masters.push_back(&via);
+      continue;
+    }
+    ASSIGN_OR_RETURN(NodeClient * client, clientFor(e.address()));
+    masters.push_back(client);
+  }
+  return masters;
+}
+
+void Executor::reportProgress() {
+  if (!on_progress_) return;
+  progress_.slots_moved = counters_.slots_moved;
+  progress_.keys_moved = counters_.keys_moved;
+  progress_.elapsed_seconds = std::chrono::duration<double>(clock_.now() - started_).count();
+  on_progress_(progress_);
+}
+
+Status Executor::run(const topology::Plan& plan, const topology::ObservedCluster& observed) {
+  members_.clear();
+  for (const auto& n : observed.nodes) {
+    if (n.reachable) members_.push_back(n.address);
+  }
+  started_ = clock_.now();
+  progress_ = {};
+  progress_.steps_total = plan.steps.size();
+  for (const auto& step : plan.steps) {
+    if (const auto* move = std::get_if<topology::MoveSlotsStep>(&step)) {
+      progress_.slots_total += move->slots.count();
+    }
+  }
+  const auto& steps = plan.steps;
+  for (size_t i = 0; i < steps.size();) {
+    if (should_stop_ && should_stop_()) return aborted("stopped before step " + std::to_string(i));
+    progress_.step_index = i;
+    progress_.step = topology::describeStep(steps[i]);
+    // Consecutive moves form one parallel batch.
+    std::vector<topology::MoveSlotsStep> moves;
+    size_t j = i;
+    while (j < steps.size() && std::holds_alternative<topology::MoveSlotsStep>(steps[j])) {
+      moves.push_back(std::get<topology::MoveSlotsStep>(steps[j++]));
+    }
+    // Consecutive settles towards the same owner from the same holders form one batch, so the
+    // thousands of slots a killed run can leave open are repaired in a few round trips.
+    std::vector<topology::SettleSlotStep> settles;
+    while (moves.empty() && j < steps.size() &&
+           std::holds_alternative<topology::SettleSlotStep>(steps[j])) {
+      const auto& next = std::get<topology::SettleSlotStep>(steps[j]);
+      if (!settles.empty() && !sameSettleBatch(settles.front(), next)) break;
+      settles.push_back(next);
+      ++j;
+    }
+    Status status;
+    if (!settles.empty()) {
+      log::info("step", {{"index", i + 1},
+                         {"of", steps.size()},
+                         {"step", progress_.step},
+                         {"batched_slots", settles.size()}});
+      status = settleSlots(settles);
+      i = j;
+    } else if (!moves.empty()) {
+      status = runMoves(moves);
+      i = j;
+    } else {
+      log::info("step", {{"index", i + 1}, {"of", steps.size()}, {"step", progress_.step}});
+      status = runStep(steps[i]);
+      ++i;
+    }
+    reportProgress();
+    if (!status.isOk()) return status.withContext(progress_.step);
+  }
+  return Status::ok();
+}
+
+Status Executor::runStep(const Step& step) {
+  return std::visit(
+      [this](const auto& s) -> Status {
+        using T = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<T, topology::SettleSlotStep>) return settleSlots({s});
+        if constexpr (std::is_same_v<T, topology::MeetStep>) return meet(s);
+        if constexpr (std::is_same_v<T, topology::AssignSlotsStep>) return assignSlots(s);
+        if constexpr (std::is_same_v<T, topology::MoveSlotsStep>) return runMoves({s});
+        if constexpr (std::is_same_v<T, topology::DetachReplicaStep>) return detachReplica(s);
+        if constexpr (std::is_same_v<T, topology::ReplicateStep>) return replicate(s);
+        if constexpr (std::is_same_v<T, topology::ForgetStep>) return forget(s);
+        if constexpr (std::is_same_v<T, topology::WaitForAgreementStep>) {
+          return waitForMembersToAgree();
+        }
+        return internalError("unknown step");
+      },
+      step);
+}
+
+Status Executor::waitForMembersToAgree() {
+  return waitForAgreement(connector_, members_, clock_, options_.agreement);
+}
+
+// Runs one move end to end on connections of its own.
+static Status runOneMove(redis::NodeConnector& connector, const topology::MoveSlotsStep& move,
+                         const MoveOptions& options, MoveCounters* counters,
+                         const std::function<bool()>& should_stop) {
+  MoveWorker worker;
+  ASSIGN_OR_RETURN(NodeClient * source, worker.connect(connector, move.source_address));
+  ASSIGN_OR_RETURN(NodeClient * target, worker.connect(connector, move.target_address));
+  ASSIGN_OR_RETURN(auto source_me, readMyself(*source));
+  RETURN_IF_ERROR(expectNodeId(source_me, move.source_id, move.source_address));
+  ASSIGN_OR_RETURN(auto target_me, readMyself(*target));
+  RETURN_IF_ERROR(expectNodeId(target_me, move.target_id, move.target_address));
+
+  // Only slots the source still owns are moved: a re-run after a crash skips finished ones.
+  SlotSet owned = SlotSet::fromRanges(source_me.slots);
+  std::vector<int> slots = (move.slots & owned).slots();
+  counters->slots_moved +=
+      static_cast<int64_t>(move.slots.count()) - static_cast<int64_t>(slots.size());
+  if (slots.empty()) return Status::ok();
+
+  ASSIGN_OR_RETURN(auto entries, source->clusterNodes());
+  std::vector<NodeClient*> masters;
+  for (const auto& e : entries) {
+    if (!e.master || e.fail || e.handshake || e.noaddr || e.ip.empty()) continue;
+    if (e.id == move.source_id || e.id == move.target_id) continue;
+    ASSIGN_OR_RETURN(NodeClient * client, worker.connect(connector, e.address()));
+    masters.push_back(client);
+  }
+  // With replica migration allowed, a master that gives away its last slot turns itself into
+  // a replica of the receiver in the middle of a drain; the engine decides roles itself.
+  RETURN_IF_ERROR(source->configSet("cluster-allow-replica-migration", "no"));
+  log::info("moving slots", {{"source", move.source_address},
+                             {"target", move.target_address},
+                             {"slots", static_cast<int>(slots.size())}});
+  return moveSlots({source, move.source_id}, {target, move.target_id}, masters, slots, options,
+                   counters, should_stop);
+}
+
+Status Executor::runMoves(const std::vector<topology::MoveSlotsStep>& moves) {
+  // One lane per source master: a source serves one migration at a time anyway, while
+  // different sources (and a shared target) proceed in parallel.
+  std::map<std::string, std::vector<topology::MoveSlotsStep>> lanes;
+  for (const auto& m : moves) lanes[m.source_address].push_back(m);
+  for (const auto& m : moves) {
+    log::info("step", {{"step", topology::describeStep(Step{m})}});
+  }
+
+  std::vector<std::future<Status>> results;
+  const size_t max_lanes = static_cast<size_t>(std::max(1, options_.max_parallel_moves));
+  std::vector<std::vector<topology::MoveSlotsStep>> lane_list;
+  for (auto& [source, lane] : lanes) lane_list.push_back(std::move(lane));
+
+  std::atomic<bool> failed{false};
+  auto stop = [&] { return failed.load() || (should_stop_ && should_stop_()); };
+  for (size_t start = 0; start < lane_list.size(); start += max_lanes) {
+    size_t end = std::min(lane_list.size(), start + max_lanes);
+    for (size_t l = start; l < end; ++l) {
+      results.push_back(std::async(std::launch::async, [&, l]() -> Status {
+        for (const auto& move : lane_list[l]) {
+          Status s = runOneMove(connector_, move, options_.move, &counters_, stop);
+          if (!s.isOk()) {
+            failed = true;
+            return s.withContext(topology::describeStep(Step{move}));
+          }
+        }
+        return Status::ok();
+      }));
+    }
+    // Report progress about once a second while this group of lanes runs.
+    for (auto& r : results) {
+      while (r.wait_for(std::chrono::seconds(1)) != std::future_status::ready) reportProgress();
+    }
+  }
+  Status first_error;
+  for (auto& r : results) {
+    Status s = r.get();
+    // A lane stopped because another failed reports Aborted; the real cause wins.
+    if (!s.isOk() && (first_error.isOk() || first_error.code() == StatusCode::kAborted)) {
+      first_error = s;
+    }
+  }
+  return first_error;
+}
+
+Status Executor::settleSlots(const std::vector<topology::SettleSlotStep>& batch) {
+  const topology::SettleSlotStep& first = batch.front();
+  std::vector<int> slots;
+  for (const auto& step : batch) slots.push_back(step.slot);
+  const std::string what =
+      std::to_string(slots.size()) + " open slot(s) from " + std::to_string(slots.front());
+  ASSIGN_OR_RETURN(NodeClient * owner, clientFor(first.owner_address));
+  ASSIGN_OR_RETURN(auto owner_me, readMyself(*owner));
+  RETURN_IF_ERROR(expectNodeId(owner_me, first.owner_id, first.owner_address));
+  // Finishing a move: the holder is the old source, whose copy of a key kept serving writes,
+  // so it wins a conflict. Rolling back: only byte-identical copies may be replaced.
+  BusyKeyPolicy policy = first.finish ? BusyKeyPolicy::kSourceWins : BusyKeyPolicy::kReplaceIfEqual;
+  std::vector<NodeClient*> holders;
+  for (const auto& holder_address : first.key_holders) {
+    ASSIGN_OR_RETURN(NodeClient * holder, clientFor(holder_address));
+    holders.push_back(holder);
+    RETURN_IF_ERROR(migrateSlotKeys(*holder, *owner, slots, options_.move, policy, &counters_));
+    // SETSLOT NODE on a node that does not own the slot succeeds even if it still holds keys
+    // there, which would strand them; so emptiness is checked before ownership is settled.
+    ASSIGN_OR_RETURN(auto left, holder->clusterCountKeysInSlots(slots));
+    for (size_t k = 0; k < slots.size(); ++k) {
+      if (left[k] != 0) {
+        return failedPrecondition(holder_address + " still holds " + std::to_string(left[k]) +
+                                  " keys of slot " + std::to_string(slots[k]));
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(auto masters, liveMasters(*owner));
+  RETURN_IF_ERROR(assignSlotsEverywhere({owner, owner_me.id}, masters, slots));
+  // A node that was importing keeps that marker when told another node owns the slot; STABLE
+  // clears whatever marker is left now that ownership is settled.
+  for (NodeClient* node : masters) RETURN_IF_ERROR(node->clusterSetSlotsStable(slots));
+  for (NodeClient* node : holders) RETURN_IF_ERROR(node->clusterSetSlotsStable(slots));
+  // Make the owner's claim win in gossip over any stale claim with an older epoch.
+  (void)owner->command({"CLUSTER", "BUMPEPOCH"});
+  log::info("settled open slots", {{"slots", what},
+                                   {"owner", first.owner_address},
+                                   {"action", first.finish ? "finished" : "rolled back"}});
+  return Status::ok();
+}
+
+Status Executor::meet(const topology::MeetStep& step) {
+  ASSIGN_OR_RETURN(NodeClient * via, clientFor(step.via_address));
+  ASSIGN_OR_RETURN(auto entries, via->clusterNodes());
+  if (!step.node_id.empty() && knowsNode(entries, step.node_id)) {
+    // Already a member; if it moved to a new address, meeting it again updates the address.
+    bool same_address = std::any_of(entries.begin(), entries.end(), [&](const auto& e) {
+      return e.id == step.node_id && e.address() == step.address;
+    });
+    if (same_address) return Status::ok();
+  }
+  ASSIGN_OR_RETURN(auto target, redis::splitAddress(step.address));
+  RETURN_IF_ERROR(via->clusterMeet(target.first, target.second));
+  if (std::find(members_.begin(), members_.end(), step.address) == members_.end()) {
+    members_.push_back(step.address);
+  }
+  return Status::ok();
+}
+
+Status Executor::assignSlots(const topology::AssignSlotsStep& step) {
+  ASSIGN_OR_RETURN(NodeClient * node, clientFor(step.address));
+  ASSIGN_OR_RETURN(auto entries, node->clusterNodes());
+  const ClusterNodeEntry* me = myselfIn(entries);
+  if (me == nullptr) return internalError(step.address + " does not list itself");
+  RETURN_IF_ERROR(expectNodeId(*me, step.node_id, step.address));
+  SlotSet taken;
+  for (const auto& e : entries) taken = taken | SlotSet::fromRanges(e.slots);
+  SlotSet to_add = step.slots - taken;
+  if (to_add.empty()) return Status::ok();
+  return node->clusterAddSlotsRange(to_add.ranges());
+}
+
+Status Executor::detachReplica(const topology::DetachReplicaStep& step) {
+  ASSIGN_OR_RETURN(NodeClient * node, clientFor(step.address));
+  ASSIGN_OR_RETURN(auto me, readMyself(*node));
+  RETURN_IF_ERROR(expectNodeId(me, step.node_id, step.address));
+  if (me.master) {
+    if (me.slots.empty()) return Status::ok();  // already detached
+    return failedPrecondition(step.address + " is a master holding slots; refusing to reset it");
+  }
+  // A replica's dataset is a copy of its master's; a soft reset makes it an empty master.
+  return node->clusterResetSoft();
+}
+
+Status Executor::replicate(const topology::ReplicateStep& step) {
+  ASSIGN_OR_RETURN(NodeClient * node, clientFor(step.address));
+  ASSIGN_OR_RETURN(auto me, readMyself(*node));
+  RETURN_IF_ERROR(expectNodeId(me, step.node_id, step.address));
+  if (me.replica && me.master_id == step.master_id) return Status::ok();
+  if (!me.slots.empty()) {
+    return failedPrecondition(step.address + " still holds slots; it must be drained first");
+  }
+  // Right after a MEET the node may not know its new master yet; gossip brings it quickly.
+  const auto deadline = clock_.now() + options_.agreement.timeout;
+  while (true) {
+    Status s = node->clusterReplicate(step.master_id);
+    if (s.isOk() || clock_.now() >= deadline) return s;
+    if (s.message().find("Unknown node") == std::string::npos) return s;
+    clock_.sleepFor(options_.agreement.poll_interval);
+  }
+}
+
+Status Executor::forget(const topology::ForgetStep& step) {
+  if (step.reachable && !step.address.empty()) {
+    ASSIGN_OR_RETURN(NodeClient * node, clientFor(step.address));
+    ASSIGN_OR_RETURN(auto me, readMyself(*node));
+    RETURN_IF_ERROR(expectNodeId(me, step.node_id, step.address));
+    if (!me.slots.empty()) {
+      return failedPrecondition("refusing to forget " + step.address + ": it still holds slots " +
+                                SlotSet::fromRanges(me.slots).toString());
+    }
+  }
+  for (const auto& address : members_) {
+    if (address == step.address) continue;
+    ASSIGN_OR_RETURN(NodeClient * member, clientFor(address));
+    Status s = member->clusterForget(step.node_id);
+    if (!s.isOk() && s.message().find("Unknown node") == std::string::npos) {
+      return s.withContext("CLUSTER FORGET on " + address);
+    }
+  }
+  std::erase(members_, step.address);
+  if (!step.reachable || step.address.empty()) return Status::ok();
+  // The removed node still knows every member and would gossip itself back once the forget
+  // ban expires; a soft reset makes it forget them (it holds no slots, checked above).
+  ASSIGN_OR_RETURN(NodeClient * node, clientFor(step.address));
+  ASSIGN_OR_RETURN(int64_t keys, node->dbSize());
+  ASSIGN_OR_RETURN(auto me, readMyself(*node));
+  if (me.master && keys > 0) {
+    log::warn("forgotten node still holds keys; leaving it as it is",
+              {{"node", step.address}, {"keys", keys}});
+    return Status::ok();
+  }
+  return node->clusterResetSoft();
+}
+
+}  // namespace slotkeeper::engine

@@ -1,0 +1,106 @@
+#include "engine/observer.h"
+
+#include <deque>
+#include <set>
+
+#include "common/log.h"
+
+namespace slotkeeper::engine {
+namespace {
+
+using redis::ClusterNodeEntry;
+using topology::ObservedNode;
+
+const ClusterNodeEntry* findMyself(const std::vector<ClusterNodeEntry>& entries) {
+  for (const auto& e : entries) {
+    if (e.myself) return &e;
+  }
+  return nullptr;
+}
+
+// Fills a reachable node's fields from its own view of the cluster.
+Status readReachableNode(redis::NodeClient& client, ObservedNode* node,
+                         std::vector<ClusterNodeEntry>* entries) {
+  ASSIGN_OR_RETURN(*entries, client.clusterNodes());
+  const ClusterNodeEntry* me = findMyself(*entries);
+  if (me == nullptr) return internalError("CLUSTER NODES of " + node->address + " has no myself");
+  ASSIGN_OR_RETURN(node->keys, client.dbSize());
+  node->reachable = true;
+  node->id = me->id;
+  node->is_master = !me->replica;
+  node->master_id = me->master_id;
+  node->slots = SlotSet::fromRanges(me->slots);
+  node->open_slots = me->open_slots;
+  for (const auto& e : *entries) {
+    if (!e.myself && !e.handshake) node->peer_ids.push_back(e.id);
+  }
+  return Status::ok();
+}
+
+// What peers say about a node we could not reach ourselves.
+void fillFromPeerView(const ClusterNodeEntry& entry, ObservedNode* node) {
+  node->id = entry.id;
+  node->is_master = !entry.replica;
+  node->master_id = entry.master_id;
+  node->slots = SlotSet::fromRanges(entry.slots);
+}
+
+}  // namespace
+
+std::vector<std::string> slotOwnersFrom(const std::vector<ClusterNodeEntry>& entries) {
+  std::vector<std::string> owners(kSlotCount);
+  for (const auto& e : entries) {
+    for (const auto& r : e.slots) {
+      for (int s = r.first; s <= r.last; ++s) owners[static_cast<size_t>(s)] = e.id;
+    }
+  }
+  return owners;
+}
+
+Result<topology::ObservedCluster> observeCluster(
+    redis::NodeConnector& connector, const std::vector<std::string>& addresses,
+    const std::map<std::string, std::string>& failure_domains) {
+  topology::ObservedCluster cluster;
+  std::deque<std::string> pending(addresses.begin(), addresses.end());
+  std::set<std::string> seen;
+  // Peer entries by id, to describe nodes we cannot reach and to find failed flags.
+  std::map<std::string, ClusterNodeEntry> peer_view;
+  std::set<std::string> failed_ids;
+
+  while (!pending.empty()) {
+    std::string address = pending.front();
+    pending.pop_front();
+    if (!seen.insert(address).second) continue;
+    ObservedNode node;
+    node.address = address;
+    if (auto it = failure_domains.find(address); it != failure_domains.end()) {
+      node.failure_domain = it->second;
+    }
+    std::vector<ClusterNodeEntry> entries;
+    auto client = connector.connect(address);
+    Status read = client.isOk() ? readReachableNode(**client, &node, &entries) : client.status();
+    if (!read.isOk()) {
+      log::debug("node unreachable", {{"node", address}, {"error", read.toString()}});
+      node.reachable = false;
+    }
+    for (const auto& e : entries) {
+      if (e.myself || e.handshake || e.noaddr || e.ip.empty()) continue;
+      if (e.fail) failed_ids.insert(e.id);
+      peer_view.emplace(e.id, e);
+      pending.push_back(e.address());
+    }
+    cluster.nodes.push_back(std::move(node));
+  }
+
+  for (auto& node : cluster.nodes) {
+    if (!node.reachable) {
+      for (const auto& [id, entry] : peer_view) {
+        if (entry.address() == node.address) fillFromPeerView(entry, &node);
+      }
+    }
+    node.marked_failed = failed_ids.count(node.id) > 0;
+  }
+  return cluster;
+}
+
+}  // namespace slotkeeper::engine

@@ -1,0 +1,27 @@
+// Reads the live state of a set of Redis nodes into the planner's ObservedCluster, following
+// every member the nodes know about so that nodes outside the desired set are found too.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "redis/node_client.h"
+#include "topology/model.h"
+
+namespace slotkeeper::engine {
+
+// Observes `addresses` and, transitively, every cluster member their CLUSTER NODES lists.
+// Unreachable nodes are reported as such (never an error): the planner decides what that means.
+// A node that came back on a new address also appears at its old one (unreachable, same id);
+// the planner uses that to re-MEET it.
+// `failure_domains` maps an address to its failure domain (may be empty).
+Result<topology::ObservedCluster> observeCluster(
+    redis::NodeConnector& connector, const std::vector<std::string>& addresses,
+    const std::map<std::string, std::string>& failure_domains = {});
+
+// The owner id of every slot according to one node's CLUSTER NODES ("" = unassigned).
+std::vector<std::string> slotOwnersFrom(const std::vector<redis::ClusterNodeEntry>& entries);
+
+}  // namespace slotkeeper::engine

@@ -1,0 +1,192 @@
+#include "engine/slot_mover.h"
+
+#include <algorithm>
+#include <map>
+
+#include "common/failpoint.h"
+#include "common/log.h"
+
+namespace slotkeeper::engine {
+namespace {
+
+using redis::Command;
+using redis::NodeClient;
+using redis::Reply;
+
+// A key may expire between GETKEYSINSLOT and MIGRATE, which Redis answers with ASK/TRYAGAIN
+// for a migrating slot; such a slot is simply fetched again, a bounded number of times.
+constexpr int kMaxRetriesPerSlot = 5;
+
+template <typename T>
+std::vector<std::vector<T>> chunk(const std::vector<T>& items, size_t size) {
+  std::vector<std::vector<T>> out;
+  for (size_t i = 0; i < items.size(); i += size) {
+    out.emplace_back(items.begin() + static_cast<long>(i),
+                     items.begin() + static_cast<long>(std::min(items.size(), i + size)));
+  }
+  return out;
+}
+
+Command buildMigrate(const std::string& ip, int port, const std::vector<std::string>& keys,
+                     const MoveOptions& options, bool replace) {
+  Command cmd = {"MIGRATE", ip,  std::to_string(port),
+                 "",        "0", std::to_string(options.migrate_timeout.count())};
+  if (replace) cmd.push_back("REPLACE");
+  if (!options.password.empty()) {
+    cmd.push_back("AUTH");
+    cmd.push_back(options.password);
+  }
+  cmd.push_back("KEYS");
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  return cmd;
+}
+
+bool isRetryableMigrateError(const Reply& r) {
+  return r.isErrorWithPrefix("ASK") || r.isErrorWithPrefix("TRYAGAIN");
+}
+
+// Decides whether keys that already exist on the destination may be overwritten there.
+Status checkBusyKeys(NodeClient& holder, NodeClient& destination,
+                     const std::vector<std::string>& keys, BusyKeyPolicy policy, int slot) {
+  if (policy == BusyKeyPolicy::kSourceWins) return Status::ok();
+  ASSIGN_OR_RETURN(auto source_values, holder.dumpKeys(keys));
+  ASSIGN_OR_RETURN(auto dest_values, destination.dumpKeys(keys));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!dest_values[i].has_value() || !source_values[i].has_value()) continue;
+    if (*dest_values[i] != *source_values[i]) {
+      return failedPrecondition("slot " + std::to_string(slot) + ": key '" + keys[i] +
+                                "' exists on both " + holder.address() + " and " +
+                                destination.address() +
+                                " with different values; refusing to overwrite either");
+    }
+  }
+  return Status::ok();
+}
+
+// One round: fetch up to batch_keys keys for each slot and migrate them. Slots that still have
+// keys (or hit a retryable error) are returned in `still_busy`.
+Status migrateRound(NodeClient& holder, NodeClient& destination, const std::string& dest_ip,
+                    int dest_port, const std::vector<int>& slots, const MoveOptions& options,
+                    BusyKeyPolicy policy, MoveCounters* counters, std::map<int, int>* retries,
+                    std::vector<int>* still_busy) {
+  std::vector<Command> fetch;
+  fetch.reserve(slots.size());
+  for (int s : slots) {
+    fetch.push_back(
+        {"CLUSTER", "GETKEYSINSLOT", std::to_string(s), std::to_string(options.batch_keys)});
+  }
+  ASSIGN_OR_RETURN(auto fetched, holder.pipeline(fetch));
+
+  std::vector<Command> migrates;
+  std::vector<int> migrate_slots;
+  std::vector<std::vector<std::string>> migrate_keys;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const Reply& r = fetched[i];
+    if (r.isError()) {
+      return failedPrecondition("GETKEYSINSLOT " + std::to_string(slots[i]) + " on " +
+                                holder.address() + ": " + r.str);
+    }
+    if (r.elements.empty()) continue;
+    std::vector<std::string> keys;
+    keys.reserve(r.elements.size());
+    for (const auto& e : r.elements) keys.push_back(e.str);
+    migrates.push_back(buildMigrate(dest_ip, dest_port, keys, options, false));
+    migrate_slots.push_back(slots[i]);
+    migrate_keys.push_back(std::move(keys));
+  }
+  if (migrates.empty()) return Status::ok();
+  ASSIGN_OR_RETURN(auto replies, holder.pipeline(migrates));
+  failpoint("move.keys-batch");
+
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const Reply& r = replies[i];
+    int slot = migrate_slots[i];
+    if (!r.isError()) {
+      counters->keys_moved += static_cast<int64_t>(migrate_keys[i].size());
+      // A short batch emptied the slot: while a slot is MIGRATING the source creates no new
+      // keys in it (writes to absent keys are redirected with ASK), so no re-fetch is needed.
+      if (static_cast<int>(migrate_keys[i].size()) >= options.batch_keys) {
+        still_busy->push_back(slot);
+      }
+      continue;
+    }
+    if (r.isErrorWithPrefix("BUSYKEY")) {
+      RETURN_IF_ERROR(checkBusyKeys(holder, destination, migrate_keys[i], policy, slot));
+      log::warn(
+          "keys already on destination; replacing identical or stale copies",
+          {{"slot", slot}, {"source", holder.address()}, {"destination", destination.address()}});
+      ASSIGN_OR_RETURN(
+          auto again,
+          holder.pipeline({buildMigrate(dest_ip, dest_port, migrate_keys[i], options, true)}));
+      if (again[0].isError()) {
+        return failedPrecondition("MIGRATE REPLACE slot " + std::to_string(slot) + ": " +
+                                  again[0].str);
+      }
+      counters->keys_moved += static_cast<int64_t>(migrate_keys[i].size());
+      still_busy->push_back(slot);
+      continue;
+    }
+    if (isRetryableMigrateError(r) && ++(*retries)[slot] <= kMaxRetriesPerSlot) {
+      still_busy->push_back(slot);
+      continue;
+    }
+    return failedPrecondition("MIGRATE slot " + std::to_string(slot) + " from " + holder.address() +
+                              " to " + destination.address() + ": " + r.str);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status migrateSlotKeys(NodeClient& holder, NodeClient& destination, const std::vector<int>& slots,
+                       const MoveOptions& options, BusyKeyPolicy policy, MoveCounters* counters) {
+  ASSIGN_OR_RETURN(auto dest, redis::splitAddress(destination.address()));
+  std::map<int, int> retries;
+  std::vector<int> pending = slots;
+  while (!pending.empty()) {
+    std::vector<int> next;
+    for (const auto& group : chunk(pending, static_cast<size_t>(options.slots_per_pipeline))) {
+      RETURN_IF_ERROR(migrateRound(holder, destination, dest.first, dest.second, group, options,
+                                   policy, counters, &retries, &next));
+    }
+    pending = std::move(next);
+  }
+  return Status::ok();
+}
+
+Status assignSlotsEverywhere(const MoveNode& owner, const std::vector<NodeClient*>& others,
+                             const std::vector<int>& slots) {
+  RETURN_IF_ERROR(owner.client->clusterSetSlotsNode(slots, owner.id));
+  failpoint("move.owner-assigned");
+  for (NodeClient* other : others) {
+    if (other == owner.client) continue;
+    RETURN_IF_ERROR(other->clusterSetSlotsNode(slots, owner.id));
+    failpoint("move.other-assigned");
+  }
+  return Status::ok();
+}
+
+Status moveSlots(const MoveNode& source, const MoveNode& target,
+                 const std::vector<NodeClient*>& masters, const std::vector<int>& slots,
+                 const MoveOptions& options, MoveCounters* counters,
+                 const std::function<bool()>& should_stop) {
+  // The source learns the new owner right after the target (the order redis-cli uses), so a
+  // client redirected by either one ends up at the target.
+  std::vector<NodeClient*> others = {source.client};
+  for (NodeClient* m : masters) {
+    if (m != source.client && m != target.client) others.push_back(m);
+  }
+  for (const auto& wave : chunk(slots, static_cast<size_t>(options.slots_per_wave))) {
+    if (should_stop && should_stop()) return aborted("stopped between slot waves");
+    RETURN_IF_ERROR(target.client->clusterSetSlotsImporting(wave, source.id));
+    RETURN_IF_ERROR(source.client->clusterSetSlotsMigrating(wave, target.id));
+    failpoint("move.slots-opened");
+    RETURN_IF_ERROR(migrateSlotKeys(*source.client, *target.client, wave, options,
+                                    BusyKeyPolicy::kReplaceIfEqual, counters));
+    RETURN_IF_ERROR(assignSlotsEverywhere(target, others, wave));
+    counters->slots_moved += static_cast<int64_t>(wave.size());
+  }
+  return Status::ok();
+}
+
+}  // namespace slotkeeper::engine

@@ -1,0 +1,61 @@
+// Live slot migration between two masters, batched for speed: slot states are set for a whole
+// wave of slots in one pipelined round trip, keys move in large MIGRATE batches pipelined across
+// slots, and ownership is handed over with pipelined SETSLOT NODE on every master.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "redis/node_client.h"
+
+namespace slotkeeper::engine {
+
+struct MoveOptions {
+  int batch_keys = 1000;         // keys per MIGRATE
+  int slots_per_wave = 2048;     // slots opened (IMPORTING/MIGRATING) at once
+  int slots_per_pipeline = 128;  // slots whose keys are fetched and migrated per round trip
+  std::chrono::milliseconds migrate_timeout{60000};
+  std::string password;  // AUTH for MIGRATE when the cluster has requirepass
+};
+
+// Shared, thread-safe progress counters (several moves may run in parallel).
+struct MoveCounters {
+  std::atomic<int64_t> slots_moved{0};
+  std::atomic<int64_t> keys_moved{0};
+};
+
+// A node taking part in a move, with the id the cluster knows it by.
+struct MoveNode {
+  redis::NodeClient* client = nullptr;
+  std::string id;
+};
+
+// When keys that exist on both sides may be overwritten on the destination.
+enum class BusyKeyPolicy {
+  kReplaceIfEqual,  // normal moves: REPLACE only when both values are byte-identical
+  kSourceWins,      // repairing a move forward: the source still served writes for that key
+};
+
+// Moves `slots` (owned by source) to target. `masters` are every master that must learn the new
+// owner (source and target included or not; both are handled first). Stops at the first error,
+// leaving the current wave's slots open for a later run to settle.
+Status moveSlots(const MoveNode& source, const MoveNode& target,
+                 const std::vector<redis::NodeClient*>& masters, const std::vector<int>& slots,
+                 const MoveOptions& options, MoveCounters* counters,
+                 const std::function<bool()>& should_stop = {});
+
+// Moves every key of `slots` that `holder` has to `destination`, until the holder has none.
+Status migrateSlotKeys(redis::NodeClient& holder, redis::NodeClient& destination,
+                       const std::vector<int>& slots, const MoveOptions& options,
+                       BusyKeyPolicy policy, MoveCounters* counters);
+
+// SETSLOT s NODE owner on the owner first, then on every other node in `others`.
+Status assignSlotsEverywhere(const MoveNode& owner, const std::vector<redis::NodeClient*>& others,
+                             const std::vector<int>& slots);
+
+}  // namespace slotkeeper::engine
