@@ -9,6 +9,9 @@ bash scripts/check-format.sh
 bash scripts/build.sh build
 bash scripts/build.sh build-asan -DSK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 
+echo "== control-plane binaries (built from pinned Go modules once, then cached)"
+bash tests/k8s/build-tools.sh >/dev/null
+
 echo "== unit tests under ASan/UBSan"
 (cd build-asan && ctest -L unit --output-on-failure -j"$(nproc)")
 echo "== all tests"
