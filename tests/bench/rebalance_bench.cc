@@ -108,9 +108,9 @@ double timeRawMigrate(int keys) {
   // The key names are known, so the loop is nothing but MIGRATE calls of 1000 keys each.
   auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < data.keys.size(); i += 1000) {
-    std::vector<std::string> batch(data.keys.begin() + static_cast<long>(i),
-                                   data.keys.begin() +
-                                       static_cast<long>(std::min(data.keys.size(), i + 1000)));
+    std::vector<std::string> batch(
+        data.keys.begin() + static_cast<long>(i),
+        data.keys.begin() + static_cast<long>(std::min(data.keys.size(), i + 1000)));
     check("migrate", (*source)->migrateKeys(servers.ip(1), servers.port(1), batch, {}));
   }
   return Seconds(std::chrono::steady_clock::now() - start).count();
