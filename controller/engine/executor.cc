@@ -314,6 +314,15 @@ Status Executor::meet(const topology::MeetStep& step) {
   }
   ASSIGN_OR_RETURN(auto target, redis::splitAddress(step.address));
   RETURN_IF_ERROR(via->clusterMeet(target.first, target.second));
+  // Gossip alone takes tens of seconds to introduce several new nodes to a dozen members;
+  // a direct MEET from every member completes each handshake in milliseconds.
+  for (const auto& address : members_) {
+    if (address == step.address || address == step.via_address) continue;
+    auto member = clientFor(address);
+    if (!member.isOk()) continue;  // the via MEET above is enough; gossip covers the rest
+    Status s = (*member)->clusterMeet(target.first, target.second);
+    if (!s.isOk()) log::debug("extra MEET failed", {{"from", address}, {"error", s.toString()}});
+  }
   if (std::find(members_.begin(), members_.end(), step.address) == members_.end()) {
     members_.push_back(step.address);
   }

@@ -1,0 +1,22 @@
+// Names of the API's enumerations as they appear in JSON.
+#include "api/types.h"
+
+namespace slotkeeper::api {
+
+std::string_view podAntiAffinityName(PodAntiAffinity mode) {
+  return mode == PodAntiAffinity::kPreferred ? "preferred" : "required";
+}
+
+std::string_view conditionStatusName(ConditionStatus status) {
+  switch (status) {
+    case ConditionStatus::kTrue:
+      return "True";
+    case ConditionStatus::kFalse:
+      return "False";
+    case ConditionStatus::kUnknown:
+      break;
+  }
+  return "Unknown";
+}
+
+}  // namespace slotkeeper::api

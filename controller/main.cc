@@ -1,0 +1,143 @@
+// slotkeeper: the operator binary. Wiring only: flags, construction, signals, run.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "kube/events.h"
+#include "metrics/metrics.h"
+#include "operator/flags.h"
+#include "operator/manager.h"
+#include "reconciler/reconciler.h"
+
+using namespace slotkeeper;
+
+namespace {
+
+std::string processIdentity() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  std::random_device rd;
+  return std::string(host) + "-" + std::to_string(getpid()) + "-" + std::to_string(rd() % 100000);
+}
+
+std::string ownNamespace() {
+  const char* dir = std::getenv("SK_SERVICEACCOUNT_DIR");
+  std::string path =
+      std::string(dir ? dir : "/var/run/secrets/kubernetes.io/serviceaccount") + "/namespace";
+  auto text = kube::readFileToString(path);
+  return text.isOk() && !text->empty() ? *text : "default";
+}
+
+// Blocks SIGTERM/SIGINT in every thread and waits for them on one, so shutdown is orderly:
+// workers finish their current slot wave before the process exits.
+void blockShutdownSignals(sigset_t* set) {
+  sigemptyset(set);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, set, nullptr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto flags = op::parseOperatorFlags(std::vector<std::string>(argv + 1, argv + argc));
+  if (!flags.isOk()) {
+    std::fprintf(stderr, "error: %s\n", flags.status().message().c_str());
+    return 2;
+  }
+  if (flags->show_help) {
+    std::printf("%s", op::operatorUsage().c_str());
+    return 0;
+  }
+  if (flags->show_version) {
+    std::printf("slotkeeper %s\n", SLOTKEEPER_VERSION);
+    return 0;
+  }
+  log::Level level;
+  if (!log::parseLevel(flags->log_level, &level)) {
+    std::fprintf(stderr, "error: --log-level must be debug, info, warn or error\n");
+    return 2;
+  }
+  log::setLevel(level);
+
+  sigset_t signals;
+  blockShutdownSignals(&signals);
+
+  auto config = kube::loadDefaultConfig(flags->kubeconfig);
+  if (!config.isOk()) {
+    log::error("no Kubernetes configuration", {{"error", config.status().toString()}});
+    return 1;
+  }
+  RealClock clock;
+  auto client = kube::KubeClient::create(*config);
+  if (!client.isOk()) {
+    log::error("cannot create the Kubernetes client", {{"error", client.status().toString()}});
+    return 1;
+  }
+  const std::string identity = processIdentity();
+  kube::EventRecorder events(**client, "slotkeeper", clock, identity);
+  metrics::OperatorMetrics metrics;
+  reconciler::ReconcilerOptions options;
+  options.health_check_interval = flags->health_check_interval;
+  reconciler::ClusterReconciler reconciler(
+      **client, events, clock, options,
+      [&metrics](const api::RedisCluster& c, const api::RedisClusterStatus& s, int64_t slots,
+                 int64_t keys,
+                 bool in_progress) { metrics.observeCluster(c, s, slots, keys, in_progress); });
+
+  op::ManagerOptions manager_options;
+  manager_options.namespaces = flags->namespaces;
+  manager_options.workers = flags->workers;
+  manager_options.leader_elect = flags->leader_elect;
+  manager_options.leader_election_namespace =
+      flags->leader_election_namespace.empty() ? ownNamespace() : flags->leader_election_namespace;
+  manager_options.identity = identity;
+  op::Manager manager(**client, reconciler, clock, manager_options);
+  manager.setObservers(
+      [&metrics](const std::string& key, double seconds, bool error) {
+        std::string ns, name;
+        kube::splitObjectKey(key, &ns, &name);
+        metrics.observeReconcile(ns, name, seconds, error);
+      },
+      [&metrics](bool leader, size_t depth) {
+        metrics.setLeader(leader);
+        metrics.setQueueDepth(static_cast<double>(depth));
+      });
+
+  // A standby replica is ready (it is waiting for the lease); a leader once its caches synced.
+  metrics::HttpServer http(metrics,
+                           [&manager] { return !manager.isLeader() || manager.informersSynced(); });
+  if (Status s = http.start(flags->http_address); !s.isOk()) {
+    log::error("cannot serve metrics and health", {{"error", s.toString()}});
+    return 1;
+  }
+  std::thread signal_waiter([&] {
+    int received = 0;
+    sigwait(&signals, &received);
+    log::info("shutting down", {{"signal", received}});
+    manager.stop();
+  });
+  signal_waiter.detach();
+
+  log::info("slotkeeper starting", {{"version", SLOTKEEPER_VERSION},
+                                    {"identity", identity},
+                                    {"leader_elect", flags->leader_elect},
+                                    {"http", flags->http_address}});
+  Status run = manager.run();
+  http.stop();
+  if (!run.isOk()) {
+    log::error("operator stopped", {{"error", run.toString()}});
+    return 1;
+  }
+  log::info("slotkeeper stopped");
+  return 0;
+}

@@ -1,0 +1,69 @@
+// Prometheus metrics of the operator and of every RedisCluster it manages, served on /metrics
+// together with /healthz and /readyz.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/types.h"
+#include "common/status.h"
+
+namespace slotkeeper::metrics {
+
+class OperatorMetrics {
+ public:
+  OperatorMetrics();
+
+  // Per-cluster gauges, refreshed after every reconcile pass.
+  void observeCluster(const api::RedisCluster& cluster, const api::RedisClusterStatus& status,
+                      int64_t slots_moved, int64_t keys_moved, bool migration_in_progress);
+  // Counts a pass and its duration per cluster.
+  void forgetCluster(const std::string& ns, const std::string& name);
+  void observeReconcile(const std::string& ns, const std::string& name, double seconds, bool error);
+  void setQueueDepth(double depth) { queue_depth_.Set(depth); }
+  void setLeader(bool leader) { leader_.Set(leader ? 1 : 0); }
+
+  // Prometheus text exposition of everything registered.
+  std::string render() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Gauge>& masters_;
+  prometheus::Family<prometheus::Gauge>& replicas_;
+  prometheus::Family<prometheus::Gauge>& unprotected_;
+  prometheus::Family<prometheus::Gauge>& slots_assigned_;
+  prometheus::Family<prometheus::Gauge>& slots_ok_;
+  prometheus::Family<prometheus::Gauge>& state_ok_;
+  prometheus::Family<prometheus::Counter>& slots_migrated_;
+  prometheus::Family<prometheus::Counter>& keys_migrated_;
+  prometheus::Family<prometheus::Gauge>& migration_in_progress_;
+  prometheus::Family<prometheus::Gauge>& last_success_;
+  prometheus::Family<prometheus::Counter>& reconciles_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Gauge& queue_depth_;
+  prometheus::Gauge& leader_;
+};
+
+// Serves /metrics, /healthz and /readyz until stop(). `ready` decides /readyz.
+class HttpServer {
+ public:
+  HttpServer(OperatorMetrics& metrics, std::function<bool()> ready);
+  ~HttpServer();
+  // Binds host:port and serves on a background thread.
+  Status start(const std::string& address);
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace slotkeeper::metrics

@@ -1,0 +1,94 @@
+#include "reconciler/membership.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace slotkeeper::reconciler {
+namespace {
+
+Result<int> parseNonNegative(const std::string& text, const std::string& what) {
+  int value = -1;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < 0) {
+    return invalidArgument(what + " '" + text + "' is not a non-negative number");
+  }
+  return value;
+}
+
+bool podIsReady(const nlohmann::json& pod) {
+  const auto& status = pod.value("status", nlohmann::json::object());
+  if (status.value("phase", "") != "Running") return false;
+  for (const auto& c : status.value("conditions", nlohmann::json::array())) {
+    if (c.value("type", "") == "Ready") return c.value("status", "") == "True";
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<PodInfo> podInfoFrom(const nlohmann::json& pod) {
+  PodInfo info;
+  const auto& meta = pod.value("metadata", nlohmann::json::object());
+  info.name = meta.value("name", "");
+  const auto& labels = meta.value("labels", nlohmann::json::object());
+  if (!labels.contains(kShardLabel) || !labels[kShardLabel].is_string()) {
+    return invalidArgument("pod " + info.name + " has no " + kShardLabel + " label");
+  }
+  ASSIGN_OR_RETURN(info.shard, parseNonNegative(labels[kShardLabel].get<std::string>(),
+                                                "shard label of pod " + info.name));
+  auto dash = info.name.rfind('-');
+  if (dash == std::string::npos) return invalidArgument("pod " + info.name + " has no ordinal");
+  ASSIGN_OR_RETURN(info.ordinal,
+                   parseNonNegative(info.name.substr(dash + 1), "ordinal of pod " + info.name));
+  const auto& status = pod.value("status", nlohmann::json::object());
+  info.ip = status.value("podIP", "");
+  info.node_name = pod.value("spec", nlohmann::json::object()).value("nodeName", "");
+  info.terminating = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
+  info.ready = podIsReady(pod) && !info.ip.empty() && !info.terminating;
+  return info;
+}
+
+ShapeChange planShapeChange(int masters, int replicas_per_master,
+                            const std::map<int, int>& existing_shards,
+                            const std::vector<PodInfo>& pods) {
+  ShapeChange change;
+  const int pods_per_shard = 1 + replicas_per_master;
+  change.desired.masters = masters;
+  change.desired.replicas_per_master = replicas_per_master;
+  for (int shard = 0; shard < masters; ++shard) {
+    auto it = existing_shards.find(shard);
+    int current = it == existing_shards.end() ? 0 : it->second;
+    // Growing happens now; shrinking waits until the engine has forgotten the extra pods.
+    change.statefulset_replicas[shard] = std::max(current, pods_per_shard);
+  }
+  for (int shard = 0; shard < masters; ++shard) {
+    for (int ordinal = 0; ordinal < pods_per_shard; ++ordinal) {
+      auto pod = std::find_if(pods.begin(), pods.end(), [&](const PodInfo& p) {
+        return p.shard == shard && p.ordinal == ordinal;
+      });
+      std::string name = "shard-" + std::to_string(shard) + "-" + std::to_string(ordinal);
+      if (pod == pods.end() || !pod->ready) {
+        change.waiting_for.push_back(pod == pods.end() ? name : pod->name);
+        continue;
+      }
+      change.desired.nodes.push_back({pod->address(), pod->node_name, shard});
+    }
+  }
+  return change;
+}
+
+Cleanup planCleanup(int masters, int replicas_per_master,
+                    const std::map<int, int>& existing_shards) {
+  Cleanup cleanup;
+  const int pods_per_shard = 1 + replicas_per_master;
+  for (const auto& [shard, replicas] : existing_shards) {
+    if (shard >= masters) {
+      cleanup.shards_to_delete.push_back(shard);
+    } else if (replicas > pods_per_shard) {
+      cleanup.statefulset_replicas[shard] = pods_per_shard;
+    }
+  }
+  return cleanup;
+}
+
+}  // namespace slotkeeper::reconciler

@@ -1,0 +1,61 @@
+// Which pods make up a RedisCluster right now, and which StatefulSet sizes the operator should
+// ask for while it changes shape. Pure: Kubernetes objects in, decisions out.
+//
+// The order of a shape change is what keeps data safe: shards and replicas are added (pods
+// first, then the engine joins them); removed ones are first drained and forgotten by the
+// engine, and only then are their pods deleted by shrinking or deleting StatefulSets.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "topology/model.h"
+
+namespace slotkeeper::reconciler {
+
+inline constexpr int kRedisPort = 6379;
+inline constexpr const char* kClusterLabel = "redis.slotkeeper.io/cluster";
+inline constexpr const char* kShardLabel = "redis.slotkeeper.io/shard";
+
+// What the reconciler needs of one redis pod.
+struct PodInfo {
+  std::string name;
+  int shard = -1;
+  int ordinal = -1;  // the StatefulSet ordinal (suffix of the pod name)
+  std::string ip;
+  std::string node_name;  // the Kubernetes node: the failure domain
+  bool ready = false;
+  bool terminating = false;
+  std::string address() const { return ip + ":" + std::to_string(kRedisPort); }
+};
+
+// Reads a pod object; InvalidArgument when it lacks the shard label or an ordinal.
+Result<PodInfo> podInfoFrom(const nlohmann::json& pod);
+
+struct ShapeChange {
+  // StatefulSet replicas per shard index to request now (shards absent here are left alone).
+  std::map<int, int> statefulset_replicas;
+  // The engine's target: pods of shards < masters with ordinal <= replicas.
+  topology::DesiredShape desired;
+  // Pods the desired shape needs that are not Running and Ready with an IP yet.
+  std::vector<std::string> waiting_for;
+};
+
+// `existing_shards` maps shard index → the StatefulSet's current spec.replicas.
+ShapeChange planShapeChange(int masters, int replicas_per_master,
+                            const std::map<int, int>& existing_shards,
+                            const std::vector<PodInfo>& pods);
+
+// After the engine converged: the StatefulSet sizes to settle on, and the shards to delete.
+struct Cleanup {
+  std::map<int, int> statefulset_replicas;  // only shards whose size must shrink
+  std::vector<int> shards_to_delete;
+};
+Cleanup planCleanup(int masters, int replicas_per_master,
+                    const std::map<int, int>& existing_shards);
+
+}  // namespace slotkeeper::reconciler

@@ -1,0 +1,65 @@
+// One reconcile pass of a RedisCluster: fetch → owned resources → pods → observe → plan →
+// execute → clean up → status. Every decision that removes something is taken from a fresh
+// read of the live cluster, never from memory.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "api/types.h"
+#include "common/clock.h"
+#include "engine/converge.h"
+#include "kube/client.h"
+#include "kube/events.h"
+#include "operator/manager.h"
+#include "reconciler/membership.h"
+#include "reconciler/status_builder.h"
+
+namespace slotkeeper::reconciler {
+
+struct ReconcilerOptions {
+  std::chrono::milliseconds health_check_interval{30000};
+  std::chrono::milliseconds pods_poll_interval{2000};
+  std::string field_manager = "slotkeeper";
+};
+
+// Told what a pass observed, for metrics: once when a topology change starts (in_progress)
+// and once at the end of every pass with the slots and keys that pass moved.
+using StatusObserver =
+    std::function<void(const api::RedisCluster& cluster, const api::RedisClusterStatus& status,
+                       int64_t slots_moved, int64_t keys_moved, bool in_progress)>;
+
+class ClusterReconciler final : public op::KeyReconciler {
+ public:
+  ClusterReconciler(kube::KubeClient& client, kube::EventRecorder& events, Clock& clock,
+                    ReconcilerOptions options, StatusObserver observer = {});
+
+  Result<std::chrono::milliseconds> reconcile(const std::string& key,
+                                              const std::atomic<bool>& stopping) override;
+
+ private:
+  struct Pass;  // the state of one pass, passed between the phases below
+
+  Result<std::chrono::milliseconds> reconcileOnce(const std::string& key,
+                                                  const std::atomic<bool>& stopping, Pass& pass);
+  Status applyOwnedResources(Pass& pass);
+  Result<std::map<int, int>> readShardSizes(const api::RedisCluster& cluster);
+  Result<std::vector<PodInfo>> readPods(const api::RedisCluster& cluster);
+  Result<std::string> readPassword(const api::RedisCluster& cluster);
+  Status applyStatefulSets(Pass& pass, const std::map<int, int>& replicas);
+  Status runEngine(Pass& pass, const topology::DesiredShape& desired,
+                   const std::atomic<bool>& stopping);
+  Status removeDrainedPods(Pass& pass);
+  Result<LiveObservation> observeLive(Pass& pass, const std::vector<PodInfo>& pods);
+  Status writeStatus(Pass& pass);
+  void event(Pass& pass, kube::EventType type, std::string_view reason, const std::string& msg);
+
+  kube::KubeClient& client_;
+  kube::EventRecorder& events_;
+  Clock& clock_;
+  ReconcilerOptions options_;
+  StatusObserver observer_;
+};
+
+}  // namespace slotkeeper::reconciler

@@ -1,0 +1,31 @@
+// Builds a RedisCluster's status from what was observed: the pods, every redis node's own
+// view, and replication links. Pure; conditions are decided separately (conditions.h).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+#include "reconciler/membership.h"
+#include "redis/cluster_nodes.h"
+#include "topology/model.h"
+
+namespace slotkeeper::reconciler {
+
+struct LiveObservation {
+  topology::ObservedCluster cluster;
+  std::map<std::string, redis::ReplicationInfo> replication;  // by "ip:port"
+  std::optional<redis::ClusterInfo> info;  // CLUSTER INFO of one reachable master
+};
+
+// Fills every observed field of the status (not conditions, operation or generation).
+void fillObservedStatus(const std::vector<PodInfo>& pods, const LiveObservation& live,
+                        api::RedisClusterStatus* status);
+
+// True when the live cluster has exactly `masters` masters, each with `replicas` linked
+// replicas, all slots ok and cluster_state ok.
+bool shapeSatisfied(const api::RedisClusterStatus& status, int masters, int replicas);
+
+}  // namespace slotkeeper::reconciler

@@ -1,0 +1,143 @@
+// Shard StatefulSet builder, one small function per part of the pod template.
+#include "resources/statefulset.h"
+
+#include <string>
+
+#include "resources/config_map.h"
+#include "resources/metadata.h"
+
+namespace slotkeeper::resources {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kHostnameTopologyKey = "kubernetes.io/hostname";
+
+json makeAntiAffinity(const api::RedisCluster& cluster, int shard) {
+  json term = {{"labelSelector", {{"matchLabels", makeShardSelector(cluster, shard)}}},
+               {"topologyKey", kHostnameTopologyKey}};
+  if (cluster.spec.pod_anti_affinity == api::PodAntiAffinity::kPreferred) {
+    return {{"preferredDuringSchedulingIgnoredDuringExecution",
+             json::array({{{"weight", 100}, {"podAffinityTerm", std::move(term)}}})}};
+  }
+  return {{"requiredDuringSchedulingIgnoredDuringExecution", json::array({std::move(term)})}};
+}
+
+json makeCommand(const api::RedisCluster& cluster) {
+  json command = json::array({"redis-server", kRedisConfPath, "--cluster-announce-ip",
+                              "$(" + std::string(kPodIpEnv) + ")"});
+  if (cluster.spec.password_secret) {
+    std::string password = "$(" + std::string(kPasswordEnv) + ")";
+    for (const char* flag : {"--requirepass", "--masterauth"}) {
+      command.push_back(flag);
+      command.push_back(password);
+    }
+  }
+  return command;
+}
+
+json makeEnv(const api::RedisCluster& cluster) {
+  json pod_ip = {{"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", "status.podIP"}}}};
+  json env = json::array({{{"name", kPodIpEnv}, {"valueFrom", std::move(pod_ip)}}});
+  if (cluster.spec.password_secret) {
+    json secret_ref = {{"name", cluster.spec.password_secret->name},
+                       {"key", cluster.spec.password_secret->key}};
+    env.push_back({{"name", kPasswordEnv}, {"valueFrom", {{"secretKeyRef", secret_ref}}}});
+  }
+  return env;
+}
+
+json makeResources(const api::ResourceRequirements& resources) {
+  json out = json::object();
+  if (!resources.limits.empty()) out["limits"] = resources.limits;
+  if (!resources.requests.empty()) out["requests"] = resources.requests;
+  return out;
+}
+
+json makeContainer(const api::RedisCluster& cluster) {
+  json tcp = {{"tcpSocket", {{"port", kRedisPort}}}};
+  json readiness = tcp;
+  readiness["periodSeconds"] = 2;
+  json liveness = tcp;
+  // Generous: a node loading a large AOF still accepts connections, but give slow disks time.
+  liveness["initialDelaySeconds"] = 10;
+  liveness["periodSeconds"] = 10;
+  liveness["failureThreshold"] = 6;
+  return {
+      {"name", kContainerName},
+      {"image", cluster.spec.image},
+      {"command", makeCommand(cluster)},
+      {"env", makeEnv(cluster)},
+      {"ports",
+       json::array({{{"name", "redis"}, {"containerPort", kRedisPort}, {"protocol", "TCP"}},
+                    {{"name", "bus"}, {"containerPort", kBusPort}, {"protocol", "TCP"}}})},
+      {"readinessProbe", std::move(readiness)},
+      {"livenessProbe", std::move(liveness)},
+      {"resources", makeResources(cluster.spec.resources)},
+      {"volumeMounts",
+       json::array({{{"name", kConfigVolume}, {"mountPath", "/etc/redis"}, {"readOnly", true}},
+                    {{"name", kDataVolume}, {"mountPath", kDataDir}}})},
+  };
+}
+
+json makeVolumes(const api::RedisCluster& cluster) {
+  json volumes =
+      json::array({{{"name", kConfigVolume}, {"configMap", {{"name", configMapName(cluster)}}}}});
+  // With storage, "data" comes from the volumeClaimTemplates instead.
+  if (!cluster.spec.storage) {
+    volumes.push_back({{"name", kDataVolume}, {"emptyDir", json::object()}});
+  }
+  return volumes;
+}
+
+json makeVolumeClaimTemplate(const api::RedisCluster& cluster) {
+  const api::StorageSpec& storage = *cluster.spec.storage;
+  json spec = {{"accessModes", json::array({"ReadWriteOnce"})},
+               {"resources", {{"requests", {{"storage", storage.size}}}}}};
+  // Left out when empty: storageClassName "" would mean "no class" (static PVs only), not the
+  // default class.
+  if (!storage.storage_class_name.empty()) spec["storageClassName"] = storage.storage_class_name;
+  return {{"metadata", {{"name", kDataVolume}, {"labels", makeClusterLabels(cluster)}}},
+          {"spec", std::move(spec)}};
+}
+
+json makePodTemplate(const api::RedisCluster& cluster, int shard) {
+  return {
+      {"metadata",
+       {{"labels", makeShardLabels(cluster, shard)},
+        {"annotations", {{kAnnotationConfigHash, makeConfigHash(makeConfigMap(cluster))}}}}},
+      {"spec",
+       {{"affinity", {{"podAntiAffinity", makeAntiAffinity(cluster, shard)}}},
+        {"terminationGracePeriodSeconds", 30},
+        {"containers", json::array({makeContainer(cluster)})},
+        {"volumes", makeVolumes(cluster)}}},
+  };
+}
+
+}  // namespace
+
+nlohmann::json makeShardStatefulSet(const api::RedisCluster& cluster, int shard) {
+  json spec = {
+      {"replicas", 1 + cluster.spec.replicas_per_master},
+      {"serviceName", headlessServiceName(cluster)},
+      {"podManagementPolicy", "Parallel"},
+      {"updateStrategy", {{"type", "OnDelete"}}},
+      {"selector", {{"matchLabels", makeShardSelector(cluster, shard)}}},
+      {"template", makePodTemplate(cluster, shard)},
+  };
+  if (cluster.spec.storage) {
+    spec["volumeClaimTemplates"] = json::array({makeVolumeClaimTemplate(cluster)});
+    // Scale-in happens only after the operator has drained and forgotten the node; a claim left
+    // behind would bring a stale nodes.conf back with the next scale-out. Deleting the
+    // RedisCluster keeps the data.
+    spec["persistentVolumeClaimRetentionPolicy"] = {{"whenScaled", "Delete"},
+                                                    {"whenDeleted", "Retain"}};
+  }
+  return {{"apiVersion", "apps/v1"},
+          {"kind", "StatefulSet"},
+          {"metadata",
+           makeObjectMeta(cluster, shardName(cluster, shard), makeShardLabels(cluster, shard))},
+          {"spec", std::move(spec)}};
+}
+
+}  // namespace slotkeeper::resources

@@ -1,0 +1,35 @@
+// The StatefulSet of one shard: a master and its replicas, never on the same Kubernetes node.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "api/types.h"
+
+namespace slotkeeper::resources {
+
+inline constexpr std::string_view kContainerName = "redis";
+inline constexpr std::string_view kDataVolume = "data";
+inline constexpr std::string_view kConfigVolume = "config";
+inline constexpr std::string_view kPasswordEnv = "REDIS_PASSWORD";
+inline constexpr std::string_view kPodIpEnv = "POD_IP";
+
+// apps/v1 <name>-shard-<i> with 1 + replicasPerMaster pods:
+//  - serviceName <name>-headless, podManagementPolicy Parallel (a shard's pods start together;
+//    the operator, not start order, decides who is master);
+//  - updateStrategy OnDelete: the StatefulSet controller must never restart a master on its own
+//    (it would take the shard's slots down, or lose them with emptyDir); the operator replaces
+//    outdated pods itself, failing over first. Outdated = the pod's config-hash annotation
+//    differs from the template's;
+//  - pod anti-affinity on kubernetes.io/hostname among the shard's pods, required or preferred
+//    per spec.podAntiAffinity;
+//  - container "redis": redis-server /etc/redis/redis.conf --cluster-announce-ip $(POD_IP), plus
+//    --requirepass/--masterauth $(REDIS_PASSWORD) from the Secret when spec.passwordSecret is
+//    set; tcp readiness and liveness probes on 6379; spec.resources;
+//  - /etc/redis from the ConfigMap, /data from a PVC "data" (volumeClaimTemplates, when
+//    spec.storage is set; claims of scaled-away pods are deleted so a returning ordinal starts
+//    clean, claims outlive the StatefulSet) or an emptyDir;
+//  - no securityContext: the redis image runs as its own user, and the local test agent runs
+//    containers as plain processes, where runAsNonRoot and friends have no meaning.
+nlohmann::json makeShardStatefulSet(const api::RedisCluster& cluster, int shard);
+
+}  // namespace slotkeeper::resources

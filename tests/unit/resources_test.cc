@@ -1,0 +1,319 @@
+// Resource builders: names, labels, owner references, and the fields of the StatefulSet,
+// Service, ConfigMap and PodDisruptionBudget that the operator's behaviour depends on.
+#include <gtest/gtest.h>
+
+#include "resources/config_map.h"
+#include "resources/headless_service.h"
+#include "resources/metadata.h"
+#include "resources/pod_disruption_budget.h"
+#include "resources/statefulset.h"
+
+namespace slotkeeper::resources {
+namespace {
+
+using nlohmann::json;
+
+api::RedisCluster demoCluster() {
+  api::RedisCluster c;
+  c.name = "demo";
+  c.ns = "prod";
+  c.uid = "0d5a3c1e-uid";
+  c.generation = 2;
+  c.spec.masters = 3;
+  c.spec.replicas_per_master = 2;
+  c.spec.image = "redis:7.2";
+  c.spec.storage = api::StorageSpec{"1Gi", "fast"};
+  c.spec.password_secret = api::PasswordSecretRef{"redis-auth", "pw"};
+  c.spec.redis_config = {{"maxmemory", "1gb"}, {"maxmemory-policy", "allkeys-lru"}};
+  c.spec.resources.limits = {{"memory", "2Gi"}};
+  c.spec.resources.requests = {{"cpu", "250m"}, {"memory", "1Gi"}};
+  return c;
+}
+
+api::RedisCluster plainCluster() {
+  api::RedisCluster c;
+  c.name = "plain";
+  c.ns = "default";
+  c.uid = "uid-2";
+  return c;
+}
+
+const json kOwner = {{"apiVersion", "redis.slotkeeper.io/v1alpha1"},
+                     {"kind", "RedisCluster"},
+                     {"name", "demo"},
+                     {"uid", "0d5a3c1e-uid"},
+                     {"controller", true},
+                     {"blockOwnerDeletion", true}};
+
+const json kClusterLabels = {{"app.kubernetes.io/name", "redis"},
+                             {"app.kubernetes.io/instance", "demo"},
+                             {"app.kubernetes.io/managed-by", "slotkeeper"},
+                             {"redis.slotkeeper.io/cluster", "demo"}};
+
+json shardLabels(int shard) {
+  json labels = kClusterLabels;
+  labels["redis.slotkeeper.io/shard"] = std::to_string(shard);
+  return labels;
+}
+
+void expectOwnedMetadata(const json& object, const std::string& name, const json& labels) {
+  const json& meta = object.at("metadata");
+  EXPECT_EQ(meta.at("name"), name);
+  EXPECT_EQ(meta.at("namespace"), "prod");
+  EXPECT_EQ(meta.at("labels"), labels);
+  EXPECT_EQ(meta.at("ownerReferences"), json::array({kOwner}));
+}
+
+std::vector<std::string> confLines(const std::string& conf) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < conf.size()) {
+    size_t end = conf.find('\n', start);
+    lines.push_back(conf.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+bool hasLine(const std::string& conf, const std::string& line) {
+  for (const std::string& l : confLines(conf)) {
+    if (l == line) return true;
+  }
+  return false;
+}
+
+TEST(ResourceNames, FollowTheClusterName) {
+  api::RedisCluster c = demoCluster();
+  EXPECT_EQ(configMapName(c), "demo-config");
+  EXPECT_EQ(headlessServiceName(c), "demo-headless");
+  EXPECT_EQ(shardName(c, 4), "demo-shard-4");
+  EXPECT_EQ(shardPodName(c, 4, 1), "demo-shard-4-1");
+  EXPECT_EQ(selectorString(c), "redis.slotkeeper.io/cluster=demo");
+  EXPECT_EQ(makeShardLabels(c, 4), shardLabels(4));
+}
+
+TEST(ResourceNames, ShardFromLabels) {
+  EXPECT_EQ(shardFromLabels(shardLabels(12)), 12);
+  EXPECT_EQ(shardFromLabels(kClusterLabels), std::nullopt);
+  EXPECT_EQ(shardFromLabels({{"redis.slotkeeper.io/shard", "x1"}}), std::nullopt);
+  EXPECT_EQ(shardFromLabels({{"redis.slotkeeper.io/shard", "-1"}}), std::nullopt);
+  EXPECT_EQ(shardFromLabels({{"redis.slotkeeper.io/shard", 3}}), std::nullopt);
+  EXPECT_EQ(shardFromLabels(json()), std::nullopt);
+}
+
+TEST(ConfigMapBuilder, OwnsTheClusterSettingsAndAddsTheUsersWithoutPassword) {
+  json cm = makeConfigMap(demoCluster());
+  EXPECT_EQ(cm["apiVersion"], "v1");
+  EXPECT_EQ(cm["kind"], "ConfigMap");
+  expectOwnedMetadata(cm, "demo-config", kClusterLabels);
+  ASSERT_TRUE(cm["data"].contains("redis.conf"));
+  std::string conf = cm["data"]["redis.conf"];
+  for (const char* line :
+       {"port 6379", "cluster-enabled yes", "cluster-config-file /data/nodes.conf", "dir /data",
+        "cluster-allow-replica-migration no", "cluster-require-full-coverage yes",
+        "protected-mode no", "appendonly yes", "maxmemory 1gb", "maxmemory-policy allkeys-lru"}) {
+    EXPECT_TRUE(hasLine(conf, line)) << "missing \"" << line << "\" in\n" << conf;
+  }
+  EXPECT_EQ(conf.find("requirepass"), std::string::npos) << conf;
+  EXPECT_EQ(conf.find("masterauth"), std::string::npos) << conf;
+  EXPECT_EQ(conf.find("redis-auth"), std::string::npos) << conf;
+}
+
+TEST(ConfigMapBuilder, UserAppendonlyReplacesTheDefaultAndEmptyValuesAreQuoted) {
+  api::RedisCluster c = plainCluster();
+  c.spec.redis_config = {{"appendonly", "no"}, {"save", ""}};
+  std::string conf = makeRedisConf(c);
+  EXPECT_TRUE(hasLine(conf, "appendonly no")) << conf;
+  EXPECT_FALSE(hasLine(conf, "appendonly yes")) << conf;
+  EXPECT_TRUE(hasLine(conf, "save \"\"")) << conf;
+}
+
+TEST(ConfigMapBuilder, HashIsStableAndFollowsTheContent) {
+  api::RedisCluster c = demoCluster();
+  std::string hash = makeConfigHash(makeConfigMap(c));
+  EXPECT_EQ(hash.size(), 16u);
+  EXPECT_EQ(hash, makeConfigHash(makeConfigMap(c)));
+  // Metadata is not content: a relabelled ConfigMap does not roll pods.
+  json relabelled = makeConfigMap(c);
+  relabelled["metadata"]["labels"]["extra"] = "x";
+  EXPECT_EQ(makeConfigHash(relabelled), hash);
+  c.spec.redis_config["maxmemory"] = "2gb";
+  EXPECT_NE(makeConfigHash(makeConfigMap(c)), hash);
+  // Scaling does not touch redis.conf, so it does not roll pods.
+  api::RedisCluster scaled = demoCluster();
+  scaled.spec.masters = 6;
+  scaled.spec.replicas_per_master = 1;
+  EXPECT_EQ(makeConfigHash(makeConfigMap(scaled)), hash);
+}
+
+TEST(HeadlessServiceBuilder, PublishesEveryPodOnRedisAndBusPorts) {
+  json svc = makeHeadlessService(demoCluster());
+  EXPECT_EQ(svc["apiVersion"], "v1");
+  EXPECT_EQ(svc["kind"], "Service");
+  expectOwnedMetadata(svc, "demo-headless", kClusterLabels);
+  EXPECT_EQ(svc["spec"]["clusterIP"], "None");
+  EXPECT_EQ(svc["spec"]["publishNotReadyAddresses"], true);
+  EXPECT_EQ(svc["spec"]["selector"], json({{"redis.slotkeeper.io/cluster", "demo"}}));
+  ASSERT_EQ(svc["spec"]["ports"].size(), 2u);
+  EXPECT_EQ(svc["spec"]["ports"][0]["name"], "redis");
+  EXPECT_EQ(svc["spec"]["ports"][0]["port"], 6379);
+  EXPECT_EQ(svc["spec"]["ports"][1]["name"], "bus");
+  EXPECT_EQ(svc["spec"]["ports"][1]["port"], 16379);
+}
+
+TEST(PodDisruptionBudgetBuilder, AllowsOnePodOfAShardDown) {
+  json pdb = makePodDisruptionBudget(demoCluster(), 2);
+  EXPECT_EQ(pdb["apiVersion"], "policy/v1");
+  EXPECT_EQ(pdb["kind"], "PodDisruptionBudget");
+  expectOwnedMetadata(pdb, "demo-shard-2", shardLabels(2));
+  EXPECT_EQ(pdb["spec"]["maxUnavailable"], 1);
+  EXPECT_FALSE(pdb["spec"].contains("minAvailable"));
+  EXPECT_EQ(pdb["spec"]["selector"]["matchLabels"],
+            json({{"redis.slotkeeper.io/cluster", "demo"}, {"redis.slotkeeper.io/shard", "2"}}));
+}
+
+const json& redisContainer(const json& sts) {
+  return sts["spec"]["template"]["spec"]["containers"][0];
+}
+
+const json* findByName(const json& list, const std::string& name) {
+  for (const json& item : list) {
+    if (item.value("name", "") == name) return &item;
+  }
+  return nullptr;
+}
+
+TEST(StatefulSetBuilder, ShapeOfAShard) {
+  json sts = makeShardStatefulSet(demoCluster(), 1);
+  EXPECT_EQ(sts["apiVersion"], "apps/v1");
+  EXPECT_EQ(sts["kind"], "StatefulSet");
+  expectOwnedMetadata(sts, "demo-shard-1", shardLabels(1));
+  const json& spec = sts["spec"];
+  EXPECT_EQ(spec["replicas"], 3);  // 1 master + 2 replicas
+  EXPECT_EQ(spec["serviceName"], "demo-headless");
+  EXPECT_EQ(spec["podManagementPolicy"], "Parallel");
+  EXPECT_EQ(spec["updateStrategy"]["type"], "OnDelete");
+  json selector = {{"redis.slotkeeper.io/cluster", "demo"}, {"redis.slotkeeper.io/shard", "1"}};
+  EXPECT_EQ(spec["selector"]["matchLabels"], selector);
+  // The API server refuses a StatefulSet whose selector does not match its template.
+  const json& template_labels = spec["template"]["metadata"]["labels"];
+  EXPECT_EQ(template_labels, shardLabels(1));
+  for (const auto& [key, value] : selector.items()) EXPECT_EQ(template_labels[key], value);
+  EXPECT_EQ(spec["template"]["spec"]["terminationGracePeriodSeconds"], 30);
+  EXPECT_EQ(makeShardStatefulSet(plainCluster(), 0)["spec"]["replicas"], 2);  // default 1 replica
+}
+
+TEST(StatefulSetBuilder, RequiredAntiAffinityKeepsAShardOffSharedNodes) {
+  json affinity = makeShardStatefulSet(demoCluster(), 1)["spec"]["template"]["spec"]["affinity"];
+  json expected_term = {
+      {"labelSelector",
+       {{"matchLabels",
+         {{"redis.slotkeeper.io/cluster", "demo"}, {"redis.slotkeeper.io/shard", "1"}}}}},
+      {"topologyKey", "kubernetes.io/hostname"}};
+  EXPECT_EQ(
+      affinity,
+      json({{"podAntiAffinity",
+             {{"requiredDuringSchedulingIgnoredDuringExecution", json::array({expected_term})}}}}));
+
+  api::RedisCluster preferred = demoCluster();
+  preferred.spec.pod_anti_affinity = api::PodAntiAffinity::kPreferred;
+  affinity = makeShardStatefulSet(preferred, 1)["spec"]["template"]["spec"]["affinity"];
+  EXPECT_FALSE(
+      affinity["podAntiAffinity"].contains("requiredDuringSchedulingIgnoredDuringExecution"));
+  EXPECT_EQ(affinity["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"],
+            json::array({{{"weight", 100}, {"podAffinityTerm", expected_term}}}));
+}
+
+TEST(StatefulSetBuilder, ContainerWithPassword) {
+  const json container = redisContainer(makeShardStatefulSet(demoCluster(), 0));
+  EXPECT_EQ(container["name"], "redis");
+  EXPECT_EQ(container["image"], "redis:7.2");
+  EXPECT_EQ(
+      container["command"],
+      json::array({"redis-server", "/etc/redis/redis.conf", "--cluster-announce-ip", "$(POD_IP)",
+                   "--requirepass", "$(REDIS_PASSWORD)", "--masterauth", "$(REDIS_PASSWORD)"}));
+  const json* pod_ip = findByName(container["env"], "POD_IP");
+  ASSERT_NE(pod_ip, nullptr);
+  EXPECT_EQ((*pod_ip)["valueFrom"]["fieldRef"]["fieldPath"], "status.podIP");
+  const json* password = findByName(container["env"], "REDIS_PASSWORD");
+  ASSERT_NE(password, nullptr);
+  EXPECT_EQ((*password)["valueFrom"]["secretKeyRef"],
+            json({{"name", "redis-auth"}, {"key", "pw"}}));
+  // $(POD_IP) in the command expands only from variables defined before use in env.
+  EXPECT_EQ(container["env"][0]["name"], "POD_IP");
+  EXPECT_EQ(container["resources"], json::parse(R"({"limits": {"memory": "2Gi"},
+                            "requests": {"cpu": "250m", "memory": "1Gi"}})"));
+  ASSERT_EQ(container["ports"].size(), 2u);
+  EXPECT_EQ(container["ports"][0]["containerPort"], 6379);
+  EXPECT_EQ(container["ports"][1]["containerPort"], 16379);
+  EXPECT_EQ(container["readinessProbe"],
+            json::parse(R"({"tcpSocket": {"port": 6379}, "periodSeconds": 2})"));
+  EXPECT_EQ(container["livenessProbe"],
+            json::parse(R"({"tcpSocket": {"port": 6379}, "initialDelaySeconds": 10,
+                            "periodSeconds": 10, "failureThreshold": 6})"));
+}
+
+TEST(StatefulSetBuilder, ContainerWithoutPassword) {
+  const json container = redisContainer(makeShardStatefulSet(plainCluster(), 0));
+  EXPECT_EQ(container["image"], "redis:7.0");
+  EXPECT_EQ(container["command"], json::array({"redis-server", "/etc/redis/redis.conf",
+                                               "--cluster-announce-ip", "$(POD_IP)"}));
+  EXPECT_EQ(findByName(container["env"], "REDIS_PASSWORD"), nullptr);
+  EXPECT_EQ(container["resources"], json::object());
+}
+
+TEST(StatefulSetBuilder, PersistentStorageUsesClaimTemplates) {
+  json sts = makeShardStatefulSet(demoCluster(), 0);
+  const json& pod = sts["spec"]["template"]["spec"];
+  const json* config = findByName(pod["volumes"], "config");
+  ASSERT_NE(config, nullptr);
+  EXPECT_EQ((*config)["configMap"]["name"], "demo-config");
+  EXPECT_EQ(findByName(pod["volumes"], "data"), nullptr);  // comes from the claim template
+  const json& mounts = redisContainer(sts)["volumeMounts"];
+  EXPECT_EQ((*findByName(mounts, "config"))["mountPath"], "/etc/redis");
+  EXPECT_EQ((*findByName(mounts, "data"))["mountPath"], "/data");
+  ASSERT_EQ(sts["spec"]["volumeClaimTemplates"].size(), 1u);
+  const json& claim = sts["spec"]["volumeClaimTemplates"][0];
+  EXPECT_EQ(claim["metadata"]["name"], "data");
+  EXPECT_EQ(claim["spec"]["accessModes"], json::array({"ReadWriteOnce"}));
+  EXPECT_EQ(claim["spec"]["resources"]["requests"]["storage"], "1Gi");
+  EXPECT_EQ(claim["spec"]["storageClassName"], "fast");
+  EXPECT_EQ(sts["spec"]["persistentVolumeClaimRetentionPolicy"],
+            json({{"whenScaled", "Delete"}, {"whenDeleted", "Retain"}}));
+
+  api::RedisCluster default_class = demoCluster();
+  default_class.spec.storage->storage_class_name = "";
+  json claim2 = makeShardStatefulSet(default_class, 0)["spec"]["volumeClaimTemplates"][0];
+  EXPECT_FALSE(claim2["spec"].contains("storageClassName"));  // "" would mean "no class"
+}
+
+TEST(StatefulSetBuilder, WithoutStorageDataIsAnEmptyDir) {
+  json sts = makeShardStatefulSet(plainCluster(), 0);
+  EXPECT_FALSE(sts["spec"].contains("volumeClaimTemplates"));
+  EXPECT_FALSE(sts["spec"].contains("persistentVolumeClaimRetentionPolicy"));
+  const json* data = findByName(sts["spec"]["template"]["spec"]["volumes"], "data");
+  ASSERT_NE(data, nullptr);
+  EXPECT_EQ((*data)["emptyDir"], json::object());
+}
+
+TEST(StatefulSetBuilder, PodTemplateCarriesTheConfigHash) {
+  api::RedisCluster c = demoCluster();
+  json sts = makeShardStatefulSet(c, 0);
+  EXPECT_EQ(sts["spec"]["template"]["metadata"]["annotations"]["redis.slotkeeper.io/config-hash"],
+            makeConfigHash(makeConfigMap(c)));
+  c.spec.redis_config["hz"] = "20";
+  EXPECT_NE(makeShardStatefulSet(c, 0)["spec"]["template"]["metadata"]["annotations"],
+            sts["spec"]["template"]["metadata"]["annotations"]);
+}
+
+TEST(StatefulSetBuilder, ShardsDifferOnlyInShardIdentity) {
+  api::RedisCluster c = demoCluster();
+  json a = makeShardStatefulSet(c, 0);
+  json b = makeShardStatefulSet(c, 1);
+  EXPECT_EQ(redisContainer(a), redisContainer(b));
+  EXPECT_NE(a["metadata"]["name"], b["metadata"]["name"]);
+  EXPECT_NE(a["spec"]["selector"], b["spec"]["selector"]);
+}
+
+}  // namespace
+}  // namespace slotkeeper::resources
