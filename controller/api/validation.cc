@@ -73,7 +73,8 @@ void checkRange(std::vector<std::string>& problems, std::string_view field, int6
 // The CRD's quantity pattern (the resources one also allows a sign).
 bool matchesQuantity(std::string_view text) {
   static const std::regex kQuantity(
-      R"(^[+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$)");
+      R"(^[+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+)))"                                     // number
+      R"((([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$)");  // suffix
   return std::regex_match(text.begin(), text.end(), kQuantity);
 }
 

@@ -1,0 +1,309 @@
+// The operator end to end on the local control plane: real kube-apiserver, controllers and
+// scheduler, the node agent running redis-server pods, the operator binary, kubectl, and a
+// go-redis ClusterClient load generator. Every outcome is read back from the live redis nodes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "e2e/support/control_plane.h"
+#include "e2e/support/operator_env.h"
+#include "redis/hiredis_client.h"
+
+namespace slotkeeper::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string clusterYaml(const std::string& name, int masters, int replicas, bool storage) {
+  std::string yaml =
+      "apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\nmetadata:\n"
+      "  name: " +
+      name + "\nspec:\n  masters: " + std::to_string(masters) +
+      "\n  replicasPerMaster: " + std::to_string(replicas) + "\n";
+  if (storage) yaml += "  storage:\n    size: 1Gi\n";
+  return yaml;
+}
+
+// The live topology as the redis nodes report it.
+struct LiveTopology {
+  std::map<std::string, int> slots_by_master;                // master address -> slots
+  std::map<std::string, std::vector<std::string>> replicas;  // master address -> replica addresses
+  int open_slots = 0;
+};
+
+LiveTopology readTopology(OperatorEnv& env, const std::string& ip) {
+  LiveTopology topo;
+  auto nodes = env.clusterNodesAt(ip);
+  if (!nodes.isOk()) return topo;
+  std::map<std::string, std::string> address_of;
+  for (const auto& n : *nodes) address_of[n.id] = n.address();
+  for (const auto& n : *nodes) {
+    if (n.fail || n.handshake) continue;
+    int count = 0;
+    for (const auto& r : n.slots) count += r.size();
+    if (n.master && count > 0) topo.slots_by_master[n.address()] = count;
+    if (n.replica) topo.replicas[address_of[n.master_id]].push_back(n.address());
+    topo.open_slots += static_cast<int>(n.open_slots.size());
+  }
+  return topo;
+}
+
+std::string anyPodIp(OperatorEnv& env, const std::string& cluster) {
+  auto ips = env.podIps(cluster);
+  return ips.empty() ? "" : ips.begin()->second;
+}
+
+// Every master holds its even share and has exactly `replicas` replicas on other Nodes.
+void expectShape(OperatorEnv& env, const std::string& cluster, int masters, int replicas) {
+  LiveTopology topo = readTopology(env, anyPodIp(env, cluster));
+  ASSERT_EQ(static_cast<int>(topo.slots_by_master.size()), masters);
+  int total = 0;
+  for (const auto& [address, slots] : topo.slots_by_master) {
+    total += slots;
+    EXPECT_GE(slots, 16384 / masters) << address;
+    EXPECT_LE(slots, 16384 / masters + 1) << address;
+    EXPECT_EQ(static_cast<int>(topo.replicas[address].size()), replicas) << address;
+  }
+  EXPECT_EQ(total, 16384);
+  EXPECT_EQ(topo.open_slots, 0);
+  // A replica never shares a Kubernetes node with its master.
+  auto pods = env.getJson("pods -l redis.slotkeeper.io/cluster=" + cluster);
+  ASSERT_TRUE(pods.isOk());
+  std::map<std::string, std::string> node_of;  // "ip:6379" -> Kubernetes node
+  for (const auto& p : (*pods)["items"]) {
+    node_of[p["status"].value("podIP", "") + ":6379"] = p["spec"].value("nodeName", "");
+  }
+  for (const auto& [master, list] : topo.replicas) {
+    for (const auto& replica : list) {
+      EXPECT_NE(node_of[master], node_of[replica]) << master << " and its replica " << replica;
+    }
+  }
+  CommandResult check = runShell("redis-cli --cluster check " + anyPodIp(env, cluster) + ":6379");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_EQ(check.output.find("[ERR]"), std::string::npos) << check.output;
+}
+
+TEST(Operator, CreatesScalesOutAddsReplicasAndScalesInWithoutAFailedCommand) {
+  SK_REQUIRE_CONTROL_PLANE();
+  OperatorEnv env;
+  Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
+
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(env.apply(clusterYaml("scale", 3, 1, true)).exit_code, 0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("scale"); }, 180s))
+      << env.kubectl("get rediscluster scale -o yaml").output << env.operatorLog();
+  double to_ready = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("apply -> Ready (3x1, including pod start): %.1f s\n", to_ready);
+  expectShape(env, "scale", 3, 1);
+
+  std::vector<std::string> seeds;
+  for (const auto& [pod, ip] : env.podIps("scale")) seeds.push_back(ip + ":6379");
+  LoadGenerator load;
+  ASSERT_TRUE(load.start(seeds, env.workDir()).isOk());
+  std::this_thread::sleep_for(3s);
+
+  // Scale out through the scale subresource, the way `kubectl scale` users do.
+  t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(env.kubectl("scale rediscluster/scale --replicas=4").exit_code, 0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("scale"); }, 240s)) << env.operatorLog();
+  std::printf("scale 3 -> 4 masters (pods + rebalance): %.1f s\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  expectShape(env, "scale", 4, 1);
+
+  ASSERT_EQ(env.kubectl("patch rediscluster scale --type merge -p "
+                        "'{\"spec\":{\"replicasPerMaster\":2}}'")
+                .exit_code,
+            0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("scale"); }, 240s)) << env.operatorLog();
+  expectShape(env, "scale", 4, 2);
+
+  // Scale in: no pod of the removed shard may go away while it still holds slots.
+  ASSERT_EQ(env.kubectl("scale rediscluster/scale --replicas=3").exit_code, 0);
+  std::string violation;
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        auto ips = env.podIps("scale");
+        bool shard3_present = false;
+        for (const auto& [pod, ip] : ips) shard3_present |= pod.rfind("scale-shard-3-", 0) == 0;
+        if (!shard3_present) {
+          auto seed = ips.begin()->second;
+          LiveTopology topo = readTopology(env, seed);
+          if (topo.slots_by_master.size() != 3 && violation.empty()) {
+            violation = "shard 3 pods were gone while " +
+                        std::to_string(topo.slots_by_master.size()) + " masters held slots";
+          }
+        }
+        return env.clusterReady("scale") && !shard3_present;
+      },
+      240s))
+      << env.operatorLog();
+  EXPECT_EQ(violation, "");
+  expectShape(env, "scale", 3, 2);
+  EXPECT_NE(env.kubectl("get statefulset scale-shard-3").exit_code, 0)
+      << "the drained shard's StatefulSet is deleted";
+
+  auto summary = load.finish();
+  ASSERT_TRUE(summary.isOk()) << summary.status().toString();
+  std::printf("load generator: %s\n", summary->dump().c_str());
+  EXPECT_EQ((*summary)["failed_commands"], 0);
+  EXPECT_EQ((*summary)["read_mismatches"], 0);
+  EXPECT_EQ((*summary)["verify_missing"], 0);
+  EXPECT_EQ((*summary)["verify_wrong"], 0);
+  EXPECT_GT((*summary)["writes_acked"].get<int64_t>(), 1000);
+}
+
+TEST(Operator, HealsADeletedMasterPodAndKeepsItsNodeIdAndData) {
+  SK_REQUIRE_CONTROL_PLANE();
+  OperatorEnv env;
+  ASSERT_TRUE(env.start(3).isOk());
+  // A short node timeout lets Redis promote the replica before the pod returns.
+  ASSERT_EQ(env.apply(clusterYaml("heal", 3, 1, true) +
+                      "  redisConfig:\n    cluster-node-timeout: \"2000\"\n")
+                .exit_code,
+            0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("heal"); }, 180s)) << env.operatorLog();
+
+  // Write keys through a cluster-aware path: redis-cli -c follows MOVED.
+  std::string seed = anyPodIp(env, "heal");
+  for (int i = 0; i < 200; ++i) {
+    CommandResult set =
+        runShell("redis-cli -c -h " + seed + " -p 6379 SET heal:" + std::to_string(i) + " v" +
+                 std::to_string(i));
+    ASSERT_EQ(set.exit_code, 0) << set.output;
+  }
+  // Find which pod of shard 0 is its master, and delete that pod.
+  std::string master_pod, replica_pod, old_id;
+  for (const std::string pod : {"heal-shard-0-0", "heal-shard-0-1"}) {
+    auto view = env.clusterNodesAt(env.podIps("heal")[pod]);
+    ASSERT_TRUE(view.isOk()) << pod;
+    for (const auto& n : *view) {
+      if (!n.myself) continue;
+      (n.master ? master_pod : replica_pod) = pod;
+      if (n.master) old_id = n.id;
+    }
+  }
+  ASSERT_FALSE(master_pod.empty());
+  ASSERT_FALSE(replica_pod.empty());
+  std::string old_ip = env.podIps("heal")[master_pod];
+
+  ASSERT_EQ(env.kubectl("delete pod " + master_pod + " --wait=false").exit_code, 0);
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        auto ips = env.podIps("heal");
+        return ips.count(master_pod) && ips[master_pod] != old_ip && env.clusterReady("heal");
+      },
+      240s))
+      << env.operatorLog();
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        LiveTopology t = readTopology(env, env.podIps("heal")["heal-shard-1-0"]);
+        return t.slots_by_master.size() == 3 && t.replicas.size() == 3;
+      },
+      120s));
+  expectShape(env, "heal", 3, 1);
+  // If Redis promoted the replica while the pod was away, the returning node must serve as
+  // its replica (no second master for the shard); if the pod came back within the failover
+  // timeout, it is still the master. Either way exactly one master per shard.
+  auto partner = env.clusterNodesAt(env.podIps("heal")[replica_pod]);
+  ASSERT_TRUE(partner.isOk());
+  bool partner_is_master = false;
+  for (const auto& n : *partner) {
+    if (n.myself) partner_is_master = n.master;
+  }
+  auto after = env.clusterNodesAt(env.podIps("heal")[master_pod]);
+  ASSERT_TRUE(after.isOk());
+  for (const auto& n : *after) {
+    if (!n.myself) continue;
+    EXPECT_EQ(n.id, old_id) << "the pod came back with its node id from its volume";
+    EXPECT_NE(n.master, partner_is_master) << "exactly one master in shard 0";
+    std::printf("after the master pod was deleted it returned as %s\n",
+                n.master ? "the master (back before failover)" : "a replica of the promoted one");
+  }
+  for (int i = 0; i < 200; ++i) {
+    CommandResult get = runShell("redis-cli -c -h " + env.podIps("heal")["heal-shard-1-0"] +
+                                 " -p 6379 GET heal:" + std::to_string(i));
+    EXPECT_EQ(get.output, "v" + std::to_string(i) + "\n") << "heal:" << i;
+  }
+}
+
+TEST(Operator, KilledDuringAMigrationAndRestartedFinishesWithNoOpenSlotOrLostKey) {
+  SK_REQUIRE_CONTROL_PLANE();
+  OperatorEnv env;
+  ASSERT_TRUE(env.start(3).isOk());
+  ASSERT_EQ(env.apply(clusterYaml("crash", 3, 0, false)).exit_code, 0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("crash"); }, 180s)) << env.operatorLog();
+  // Enough keys that the move to a 4th master takes a moment, with small MIGRATE batches.
+  std::string seed = anyPodIp(env, "crash");
+  CommandResult load = runShell("redis-benchmark -h " + seed +
+                                " -p 6379 --cluster -t set -n 300000 -r 300000 -P 64 -q");
+  ASSERT_EQ(load.exit_code, 0) << load.output;
+  int64_t keys_before = 0;
+  for (const auto& [pod, ip] : env.podIps("crash")) {
+    CommandResult size = runShell("redis-cli -h " + ip + " -p 6379 DBSIZE");
+    keys_before += std::atoll(size.output.c_str());
+  }
+  ASSERT_GT(keys_before, 100000);
+  ASSERT_EQ(env.kubectl("patch rediscluster crash --type merge -p "
+                        "'{\"spec\":{\"masters\":4,\"migration\":{\"batchKeys\":10}}}'")
+                .exit_code,
+            0);
+  // Kill the operator as soon as a slot is open somewhere: mid-migration.
+  bool caught = env.waitFor(
+      [&] {
+        for (const auto& [pod, ip] : env.podIps("crash")) {
+          if (readTopology(env, ip).open_slots > 0) return true;
+        }
+        return false;
+      },
+      180s);
+  ASSERT_TRUE(caught) << "never saw an open slot" << env.operatorLog();
+  env.killOperator();
+  int open_after_kill = 0;
+  for (const auto& [pod, ip] : env.podIps("crash"))
+    open_after_kill += readTopology(env, ip).open_slots;
+  std::printf("open slots after SIGKILL: %d\n", open_after_kill);
+
+  ASSERT_TRUE(env.startOperator().isOk());
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("crash"); }, 300s)) << env.operatorLog();
+  expectShape(env, "crash", 4, 0);
+  int64_t keys_after = 0;
+  for (const auto& [pod, ip] : env.podIps("crash")) {
+    CommandResult size = runShell("redis-cli -h " + ip + " -p 6379 DBSIZE");
+    keys_after += std::atoll(size.output.c_str());
+  }
+  EXPECT_EQ(keys_after, keys_before);
+}
+
+TEST(Operator, RefusesBadObjectsAndChangesNothing) {
+  SK_REQUIRE_CONTROL_PLANE();
+  OperatorEnv env;
+  ASSERT_TRUE(env.start(1).isOk());
+  struct Bad {
+    std::string spec;
+    std::string message;
+  };
+  for (const auto& bad : std::vector<Bad>{
+           {"masters: 2", "spec.masters"},
+           {"replicasPerMaster: -1", "spec.replicasPerMaster"},
+           {"masters: three", "spec.masters"},
+           {"mastres: 3", "mastres"},
+       }) {
+    std::string yaml =
+        "apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\n"
+        "metadata:\n  name: bad\nspec:\n  " +
+        bad.spec + "\n";
+    CommandResult r = env.apply(yaml);
+    EXPECT_NE(r.exit_code, 0) << bad.spec;
+    EXPECT_NE(r.output.find(bad.message), std::string::npos) << bad.spec << ": " << r.output;
+    EXPECT_NE(env.kubectl("get rediscluster bad").exit_code, 0) << "nothing was created";
+  }
+  EXPECT_EQ(env.kubectl("get statefulsets -o name").output.find("bad"), std::string::npos)
+      << "the operator created nothing for a refused object";
+}
+
+}  // namespace
+}  // namespace slotkeeper::e2e

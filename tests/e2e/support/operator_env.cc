@@ -1,0 +1,264 @@
+#include "e2e/support/operator_env.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "e2e/support/control_plane.h"
+#include "redis/hiredis_client.h"
+
+namespace slotkeeper::e2e {
+namespace {
+
+std::string repoRoot() {
+  return (std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "..")
+      .lexically_normal()
+      .string();
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+int randomIn(int low, int high) {
+  static std::mt19937 rng(std::random_device{}());
+  return std::uniform_int_distribution<int>(low, high)(rng);
+}
+
+}  // namespace
+
+CommandResult runShell(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) result.output.append(buf, n);
+  int raw = pclose(pipe);
+  result.exit_code = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  return result;
+}
+
+OperatorEnv::OperatorEnv() {
+  char tmpl[] = "/tmp/sk-operator-e2e-XXXXXX";
+  work_dir_ = mkdtemp(tmpl) ? tmpl : "/tmp";
+  namespace_ = "e2e-" + std::to_string(getpid());
+  // A /16 of its own so concurrent test binaries never hand out the same pod address.
+  pod_cidr_ = "127." + std::to_string(randomIn(30, 250)) + ".0.0/16";
+  http_address_ = "127.0.0.1:" + std::to_string(randomIn(20000, 29999));
+}
+
+OperatorEnv::~OperatorEnv() {
+  stopProcess(operator_pid_, std::chrono::seconds(10));
+  // The agent stops every pod process it started when it gets SIGTERM.
+  stopProcess(agent_pid_, std::chrono::seconds(30));
+  if (std::getenv("SK_KEEP_TEST_DIRS") == nullptr) {
+    std::error_code ignored;
+    std::filesystem::remove_all(work_dir_, ignored);
+  }
+}
+
+pid_t OperatorEnv::spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  FILE* log = std::fopen(log_path.c_str(), "a");
+  if (log != nullptr) {
+    dup2(fileno(log), STDOUT_FILENO);
+    dup2(fileno(log), STDERR_FILENO);
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
+void OperatorEnv::stopProcess(pid_t& pid, std::chrono::seconds grace) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  pid = 0;
+}
+
+CommandResult OperatorEnv::kubectl(const std::string& args) {
+  return runShell("kubectl --kubeconfig " + kubeconfig_ + " -n " + namespace_ +
+                  " --request-timeout=20s " + args);
+}
+
+CommandResult OperatorEnv::apply(const std::string& yaml) {
+  std::string path = work_dir_ + "/apply-" + std::to_string(randomIn(0, 1 << 30)) + ".yaml";
+  std::ofstream(path) << yaml;
+  return kubectl("apply -f " + path);
+}
+
+Result<nlohmann::json> OperatorEnv::getJson(const std::string& what) {
+  CommandResult r = kubectl("get " + what + " -o json");
+  if (r.exit_code != 0) return notFound(r.output);
+  auto parsed = nlohmann::json::parse(r.output, nullptr, false);
+  if (parsed.is_discarded()) return internalError("kubectl printed no JSON: " + r.output);
+  return parsed;
+}
+
+Status OperatorEnv::start(int nodes) {
+  auto& plane = ControlPlane::instance();
+  if (!plane.available()) return unavailable(plane.unavailableReason());
+  kubeconfig_ = plane.kubeconfigPath();
+  CommandResult crd = runShell("kubectl --kubeconfig " + kubeconfig_ + " apply -f " + repoRoot() +
+                               "/crds/ && kubectl --kubeconfig " + kubeconfig_ +
+                               " wait --for condition=established --timeout=60s "
+                               "crd/redisclusters.redis.slotkeeper.io");
+  if (crd.exit_code != 0) return unavailable("CRD: " + crd.output);
+  CommandResult ns =
+      runShell("kubectl --kubeconfig " + kubeconfig_ + " create namespace " + namespace_ +
+               " --dry-run=client -o yaml | kubectl --kubeconfig " + kubeconfig_ + " apply -f -");
+  if (ns.exit_code != 0) return unavailable("namespace: " + ns.output);
+  std::filesystem::create_directories(work_dir_ + "/agent");
+  agent_pid_ = spawn({SK_NODE_AGENT_PATH, "--kubeconfig", kubeconfig_, "--nodes",
+                      std::to_string(nodes), "--node-prefix", "node-" + namespace_, "--state-dir",
+                      work_dir_ + "/agent", "--pod-cidr", pod_cidr_},
+                     work_dir_ + "/agent.log");
+  bool nodes_ready = waitFor(
+      [&] {
+        CommandResult r = runShell("kubectl --kubeconfig " + kubeconfig_ +
+                                   " get nodes --no-headers | grep -c ' Ready '");
+        return std::atoi(r.output.c_str()) >= nodes;
+      },
+      std::chrono::seconds(60));
+  if (!nodes_ready) return unavailable("agent nodes never became Ready: " + workDir());
+  return startOperator();
+}
+
+Status OperatorEnv::startOperator() {
+  operator_pid_ = spawn({SK_OPERATOR_PATH, "--kubeconfig", kubeconfig_, "--namespaces", namespace_,
+                         "--leader-election-namespace", namespace_, "--http-address", http_address_,
+                         "--health-check-interval", "5"},
+                        work_dir_ + "/operator.log");
+  bool healthy = waitFor(
+      [&] { return runShell("curl -sf http://" + http_address_ + "/healthz").exit_code == 0; },
+      std::chrono::seconds(30));
+  return healthy ? Status::ok() : unavailable("operator never answered /healthz");
+}
+
+void OperatorEnv::killOperator() {
+  if (operator_pid_ <= 0) return;
+  kill(operator_pid_, SIGKILL);
+  int status = 0;
+  waitpid(operator_pid_, &status, 0);
+  operator_pid_ = 0;
+}
+
+std::string OperatorEnv::operatorLog() const { return readFile(work_dir_ + "/operator.log"); }
+
+bool OperatorEnv::waitFor(const std::function<bool()>& condition, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return condition();
+}
+
+bool OperatorEnv::clusterReady(const std::string& name) {
+  auto rc = getJson("rediscluster " + name);
+  if (!rc.isOk()) return false;
+  int64_t generation = (*rc)["metadata"].value("generation", 0);
+  const auto& status = rc->value("status", nlohmann::json::object());
+  if (status.value("observedGeneration", 0) != generation) return false;
+  for (const auto& c : status.value("conditions", nlohmann::json::array())) {
+    if (c.value("type", "") == "Ready") {
+      return c.value("status", "") == "True" && c.value("observedGeneration", 0) == generation;
+    }
+  }
+  return false;
+}
+
+std::map<std::string, std::string> OperatorEnv::podIps(const std::string& cluster) {
+  std::map<std::string, std::string> out;
+  auto pods = getJson("pods -l redis.slotkeeper.io/cluster=" + cluster);
+  if (!pods.isOk()) return out;
+  for (const auto& p : pods->value("items", nlohmann::json::array())) {
+    std::string ip = p.value("status", nlohmann::json::object()).value("podIP", "");
+    if (!ip.empty()) out[p["metadata"].value("name", "")] = ip;
+  }
+  return out;
+}
+
+Result<std::vector<redis::ClusterNodeEntry>> OperatorEnv::clusterNodesAt(const std::string& ip) {
+  redis::ConnectOptions options;
+  options.connect_timeout = std::chrono::milliseconds(1000);
+  options.command_timeout = std::chrono::milliseconds(3000);
+  ASSIGN_OR_RETURN(auto client, redis::HiredisNodeClient::connect(ip + ":6379", options));
+  return client->clusterNodes();
+}
+
+LoadGenerator::~LoadGenerator() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+}
+
+Status LoadGenerator::start(const std::vector<std::string>& seeds, const std::string& work_dir) {
+  CommandResult built = runShell("bash " + repoRoot() + "/tests/loadgen/build.sh 2>/dev/null");
+  if (built.exit_code != 0) return unavailable("loadgen build failed: " + built.output);
+  std::string binary = built.output.substr(0, built.output.find('\n'));
+  stop_file_ = work_dir + "/loadgen.stop";
+  out_file_ = work_dir + "/loadgen.json";
+  std::string addrs;
+  for (const auto& s : seeds) addrs += (addrs.empty() ? "" : ",") + s;
+  pid_ = fork();
+  if (pid_ == 0) {
+    FILE* out = std::fopen(out_file_.c_str(), "w");
+    FILE* err = std::fopen((work_dir + "/loadgen.log").c_str(), "w");
+    if (out) dup2(fileno(out), STDOUT_FILENO);
+    if (err) dup2(fileno(err), STDERR_FILENO);
+    execl(binary.c_str(), binary.c_str(), "--addrs", addrs.c_str(), "--duration", "600s",
+          "--max-ops", "20000000", "--concurrency", "4", "--keys", "20000", "--stop-file",
+          stop_file_.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return Status::ok();
+}
+
+Result<nlohmann::json> LoadGenerator::finish() {
+  std::ofstream(stop_file_) << "stop\n";
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      pid_ = 0;
+      return deadlineExceeded("load generator did not stop");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  pid_ = 0;
+  std::string text = readFile(out_file_);
+  auto line = text.substr(0, text.find('\n'));
+  auto summary = nlohmann::json::parse(line, nullptr, false);
+  if (summary.is_discarded()) return internalError("load generator printed: " + text);
+  return summary;
+}
+
+}  // namespace slotkeeper::e2e

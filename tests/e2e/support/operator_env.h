@@ -1,0 +1,87 @@
+// Everything an operator e2e test needs beyond the control plane: the CRD, the node agent
+// (3 Nodes running pods as local processes), the operator binary, kubectl, and reads of the
+// live redis cluster. Every process it starts is stopped by pid in the destructor.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "redis/cluster_nodes.h"
+
+namespace slotkeeper::e2e {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command (bounded by the caller's own timeouts where it matters).
+CommandResult runShell(const std::string& command);
+
+class OperatorEnv {
+ public:
+  OperatorEnv();
+  ~OperatorEnv();
+
+  // Applies the CRD, creates the test namespace, starts the agent and the operator.
+  Status start(int nodes = 3);
+
+  const std::string& ns() const { return namespace_; }
+  const std::string& workDir() const { return work_dir_; }
+  // kubectl with the test's kubeconfig and namespace.
+  CommandResult kubectl(const std::string& args);
+  // kubectl apply -f - of `yaml`.
+  CommandResult apply(const std::string& yaml);
+  Result<nlohmann::json> getJson(const std::string& what);
+
+  // Starts / SIGKILLs / restarts the operator process.
+  Status startOperator();
+  void killOperator();
+  pid_t operatorPid() const { return operator_pid_; }
+  std::string operatorLog() const;
+
+  // Polls `condition` every 500 ms until it holds or `timeout` passes.
+  bool waitFor(const std::function<bool()>& condition, std::chrono::seconds timeout);
+  // Ready=True for the current generation.
+  bool clusterReady(const std::string& name);
+
+  // Pod name -> pod IP for the cluster's running pods.
+  std::map<std::string, std::string> podIps(const std::string& cluster);
+  // CLUSTER NODES as seen by the pod at `ip`.
+  Result<std::vector<redis::ClusterNodeEntry>> clusterNodesAt(const std::string& ip);
+
+ private:
+  pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path);
+  void stopProcess(pid_t& pid, std::chrono::seconds grace);
+
+  std::string work_dir_;
+  std::string kubeconfig_;
+  std::string namespace_;
+  std::string pod_cidr_;
+  std::string http_address_;
+  pid_t agent_pid_ = 0;
+  pid_t operator_pid_ = 0;
+};
+
+// A running go-redis ClusterClient load generator (tests/loadgen), stopped via its stop file.
+class LoadGenerator {
+ public:
+  ~LoadGenerator();
+  Status start(const std::vector<std::string>& seeds, const std::string& work_dir);
+  // Asks it to stop, waits, and returns its JSON summary.
+  Result<nlohmann::json> finish();
+
+ private:
+  pid_t pid_ = 0;
+  std::string stop_file_;
+  std::string out_file_;
+};
+
+}  // namespace slotkeeper::e2e
