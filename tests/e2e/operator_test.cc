@@ -230,6 +230,101 @@ TEST(Operator, HealsADeletedMasterPodAndKeepsItsNodeIdAndData) {
   }
 }
 
+TEST(Operator, RestartsEveryPodAtOnceWithNewIpsAndKeepsNodeIdsAndData) {
+  SK_REQUIRE_CONTROL_PLANE();
+  OperatorEnv env;
+  ASSERT_TRUE(env.start(3).isOk());
+  ASSERT_EQ(env.apply(clusterYaml("restart", 3, 1, true)).exit_code, 0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("restart"); }, 180s)) << env.operatorLog();
+  std::string seed = anyPodIp(env, "restart");
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(runShell("redis-cli -c -h " + seed + " -p 6379 SET r:" + std::to_string(i) + " v" +
+                       std::to_string(i))
+                  .exit_code,
+              0);
+  }
+  // Each node's id and IP before the restart.
+  std::map<std::string, std::string> id_of_pod;
+  auto before_ips = env.podIps("restart");
+  for (const auto& [pod, ip] : before_ips) {
+    auto view = env.clusterNodesAt(ip);
+    ASSERT_TRUE(view.isOk());
+    for (const auto& n : *view) {
+      if (n.myself) id_of_pod[pod] = n.id;
+    }
+  }
+  // appendonly is on by default, so every write above is in each master's append-only file.
+  ASSERT_EQ(
+      env.kubectl("delete pods -l redis.slotkeeper.io/cluster=restart --wait=false").exit_code, 0);
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        auto ips = env.podIps("restart");
+        if (ips.size() != before_ips.size()) return false;
+        for (const auto& [pod, ip] : ips) {
+          if (before_ips[pod] == ip) return false;
+        }
+        return env.clusterReady("restart");
+      },
+      300s))
+      << env.operatorLog();
+  expectShape(env, "restart", 3, 1);
+  for (const auto& [pod, ip] : env.podIps("restart")) {
+    auto view = env.clusterNodesAt(ip);
+    ASSERT_TRUE(view.isOk());
+    for (const auto& n : *view) {
+      if (n.myself) {
+        EXPECT_EQ(n.id, id_of_pod[pod]) << pod << " kept its node id";
+      }
+    }
+  }
+  std::string any = anyPodIp(env, "restart");
+  for (int i = 0; i < 100; ++i) {
+    CommandResult get = runShell("redis-cli -c -h " + any + " -p 6379 GET r:" + std::to_string(i));
+    EXPECT_EQ(get.output, "v" + std::to_string(i) + "\n") << "r:" << i;
+  }
+}
+
+TEST(Operator, ReplacesALostReplicaAndForgetsTheNodeThatVanished) {
+  SK_REQUIRE_CONTROL_PLANE();
+  OperatorEnv env;
+  ASSERT_TRUE(env.start(3).isOk());
+  // No storage: a deleted pod comes back as a brand-new node with a new id.
+  ASSERT_EQ(env.apply(clusterYaml("lost", 3, 1, false)).exit_code, 0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("lost"); }, 180s)) << env.operatorLog();
+  std::string replica_pod, old_id, old_ip;
+  for (const auto& [pod, ip] : env.podIps("lost")) {
+    auto view = env.clusterNodesAt(ip);
+    ASSERT_TRUE(view.isOk());
+    for (const auto& n : *view) {
+      if (n.myself && n.replica && replica_pod.empty()) {
+        replica_pod = pod;
+        old_id = n.id;
+        old_ip = ip;
+      }
+    }
+  }
+  ASSERT_FALSE(replica_pod.empty());
+  ASSERT_EQ(env.kubectl("delete pod " + replica_pod + " --wait=false").exit_code, 0);
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        auto ips = env.podIps("lost");
+        if (!ips.count(replica_pod) || ips[replica_pod] == old_ip) return false;
+        if (!env.clusterReady("lost")) return false;
+        // The vanished node is forgotten everywhere: no member still lists its id.
+        for (const auto& [pod, ip] : ips) {
+          auto view = env.clusterNodesAt(ip);
+          if (!view.isOk()) return false;
+          for (const auto& n : *view) {
+            if (n.id == old_id) return false;
+          }
+        }
+        return true;
+      },
+      240s))
+      << env.operatorLog();
+  expectShape(env, "lost", 3, 1);
+}
+
 TEST(Operator, KilledDuringAMigrationAndRestartedFinishesWithNoOpenSlotOrLostKey) {
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
