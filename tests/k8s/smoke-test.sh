@@ -71,8 +71,20 @@ run_check() {
 
 check_up_ready() {
   local t0 t1
-  t0="$(date +%s%N)"
-  if ! "${SCRIPT_DIR}/up.sh" "${RUN_DIR}" 2>"${RUN_DIR}.up.log"; then
+  local attempt up_ok=0
+  for attempt in 1 2 3; do
+    t0="$(date +%s%N)"
+    if "${SCRIPT_DIR}/up.sh" "${RUN_DIR}" 2>"${RUN_DIR}.up.log"; then
+      up_ok=1
+      break
+    fi
+    # A port picked free can be taken by another process before the bind; such a start fails
+    # cleanly, so try again on fresh ports.
+    grep -q 'address already in use' "${RUN_DIR}.up.log" || break
+    printf '    attempt %d: a port was taken meanwhile; retrying\n' "${attempt}"
+    rm -f "${RUN_DIR}/ports.env"
+  done
+  if ((up_ok == 0)); then
     cat "${RUN_DIR}.up.log" >&2
     fail_check "up.sh failed"
     return 1

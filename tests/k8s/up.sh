@@ -83,7 +83,8 @@ port_in_use() {
 pick_free_port() {
   local port avoid
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
+    # Below the kernel's ephemeral range (32768+), where outgoing connections take ports.
+    port=$((10000 + RANDOM % 22000))
     for avoid in "$@"; do [[ "${port}" == "${avoid}" ]] && continue 2; done
     port_in_use "${port}" || { printf '%s\n' "${port}"; return 0; }
   done

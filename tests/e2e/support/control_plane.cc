@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -85,21 +86,26 @@ Status ControlPlane::start() {
     reason_ = "no control plane: " + k8s_dir_ + "/up.sh does not exist and SK_KUBECONFIG is unset";
     return unavailable(reason_);
   }
-  std::string pattern = (std::filesystem::temp_directory_path() / "sk-e2e-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) {
-    reason_ = "mkdtemp failed";
-    return unavailable(reason_);
-  }
-  run_dir_ = pattern;
-  kubeconfig_path_ = run_dir_ + "/kubeconfig";
-  owned_ = true;
-  const std::string log = run_dir_ + "/up-down.log";
-  const int rc =
-      runLogged("bash " + shellQuote(k8s_dir_ + "/up.sh") + " " + shellQuote(run_dir_), log);
-  if (rc != 0) {
-    reason_ =
-        "tests/k8s/up.sh exited " + std::to_string(rc) + "; log " + log + ":\n" + tailOf(log, 3000);
-    return unavailable(reason_);
+  // Ports are picked free just before use, so a parallel test (or an outgoing connection)
+  // can take one first; a fresh run dir with fresh ports is tried again.
+  constexpr int kAttempts = 3;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sk-e2e-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      reason_ = "mkdtemp failed";
+      return unavailable(reason_);
+    }
+    run_dir_ = pattern;
+    kubeconfig_path_ = run_dir_ + "/kubeconfig";
+    owned_ = true;
+    const std::string log = run_dir_ + "/up-down.log";
+    const int rc =
+        runLogged("bash " + shellQuote(k8s_dir_ + "/up.sh") + " " + shellQuote(run_dir_), log);
+    if (rc == 0) break;
+    reason_ = "tests/k8s/up.sh exited " + std::to_string(rc) + " (attempt " +
+              std::to_string(attempt) + "); log " + log + ":\n" + tailOf(log, 3000);
+    std::fprintf(stderr, "[control plane] %s\n", reason_.c_str());
+    if (attempt == kAttempts) return unavailable(reason_);
   }
   available_ = true;
   return Status::ok();

@@ -55,7 +55,9 @@ OperatorEnv::OperatorEnv() {
   namespace_ = "e2e-" + std::to_string(getpid());
   // A /16 of its own so concurrent test binaries never hand out the same pod address.
   pod_cidr_ = "127." + std::to_string(randomIn(30, 250)) + ".0.0/16";
-  http_address_ = "127.0.0.1:" + std::to_string(randomIn(20000, 29999));
+  // An address of its own, so the port can never clash with another test's listener.
+  http_address_ = "127.29." + std::to_string(randomIn(1, 250)) + "." +
+                  std::to_string(randomIn(1, 250)) + ":8080";
 }
 
 OperatorEnv::~OperatorEnv() {
