@@ -90,6 +90,7 @@ PodRunner::PodRunner(AgentContext& ctx, const json& pod)
       pod_dir_(podDirFor(*ctx.options, pod)),
       restart_policy_(field(pod, "spec").value("restartPolicy", "Always")),
       pod_(pod),
+      current_(pod),
       volumes_(pod_dir_, ctx.options->state_dir) {
   for (const char* list : {"initContainers", "containers"}) {
     for (const json& spec : field(pod, "spec").value(list, json::array())) {
@@ -202,16 +203,20 @@ PodFacts PodRunner::facts() const {
 void PodRunner::run(std::stop_token stop) {
   log::info("pod runner started", {{"pod", key_}, {"uid", uid_}});
   while (true) {
-    json pod;
     bool gone = false;
     bool shutdown = false;
     {
       std::lock_guard lock(mu_);
-      pod = pod_;
+      // Copied only when it changed: most passes just reap and probe.
+      if (changed_) {
+        current_ = pod_;
+        pod_dirty_ = true;
+        changed_ = false;
+      }
       gone = gone_;
       shutdown = shutdown_ || stop.stop_requested();
-      changed_ = false;
     }
+    const json& pod = current_;
     if (shutdown) {
       stopForShutdown(pod);
       break;
@@ -502,7 +507,7 @@ void PodRunner::onExit(Container& c, const ExitInfo& exit, const std::string& me
 
 bool PodRunner::probe(Container& c, ProbeTracker& tracker) {
   std::string detail;
-  const bool ok = runProbe(tracker.spec(), pod_ip_, c.exec, *ctx_.spawner, &detail);
+  const bool ok = runProbe(tracker.spec(), pod_ip_, c.exec, &detail);
   const bool before = tracker.succeeded();
   tracker.record(ok, SteadyClock::now());
   tracker.setDetail(detail);
@@ -561,6 +566,7 @@ void PodRunner::killForProbe(Container& c, const ProbeTracker& tracker, const js
                               std::string(probeKindName(tracker.spec().kind)) +
                               " probe, will be restarted: " + tracker.lastDetail();
   log::info("killing container", {{"pod", key_}, {"container", c.view.name}, {"why", message}});
+  event(kube::EventType::kNormal, "Killing", message);
   const std::vector<ExitInfo> exits = stopProcesses({c.pid}, std::chrono::seconds(grace));
   onExit(c, exits.front(), message, /*force_restart=*/true);
 }
@@ -581,10 +587,17 @@ void PodRunner::publishStatus(const json& pod) {
   const std::string sent_phase = last_sent_.is_object() ? last_sent_.value("phase", "") : "";
   if (terminal_ && (sent_phase == "Succeeded" || sent_phase == "Failed")) return;
   if (SteadyClock::now() < next_publish_try_) return;
-  json status = buildPodStatus(view(), pod, last_sent_, std::chrono::system_clock::now());
+  PodView current = view();
+  // Nothing moved since the last successful write: skip building JSON (runs every tick).
+  if (!pod_dirty_ && !shutting_down_ && last_view_ && *last_view_ == current) return;
+  json status = buildPodStatus(current, pod, last_sent_, std::chrono::system_clock::now());
   // Stopped by an agent shutdown is not "completed": the phase stays what it was.
   if (shutting_down_ && !sent_phase.empty()) status["phase"] = sent_phase;
-  if (status == last_sent_) return;
+  if (status == last_sent_) {
+    last_view_ = std::move(current);
+    pod_dirty_ = false;
+    return;
+  }
   Status patched = ctx_.api->patchPodStatus(ns_, name_, uid_, status);
   if (patched.isOk()) {
     if (!last_sent_.is_object() || last_sent_.value("phase", "") != status.value("phase", "")) {
@@ -592,6 +605,8 @@ void PodRunner::publishStatus(const json& pod) {
                 {{"pod", key_}, {"phase", status.value("phase", "")}, {"ip", pod_ip_}});
     }
     last_sent_ = status;
+    last_view_ = std::move(current);
+    pod_dirty_ = false;
     return;
   }
   // NotFound, or the uid guard refused (a new pod took the name): this pod is gone.
@@ -638,7 +653,7 @@ void PodRunner::runPreStop(Container& c, SteadyClock::time_point deadline) {
     return;
   }
   std::string detail;
-  const bool ok = runProbe(hook, pod_ip_, c.exec, *ctx_.spawner, &detail);
+  const bool ok = runProbe(hook, pod_ip_, c.exec, &detail);
   log::info("preStop hook ran",
             {{"pod", key_}, {"container", c.view.name}, {"success", ok}, {"detail", detail}});
 }

@@ -127,12 +127,15 @@ class PodRunner {
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
-  nlohmann::json pod_;  // latest object, guarded by mu_
+  nlohmann::json pod_;  // latest object from the watch, guarded by mu_
   bool changed_ = false;
   bool gone_ = false;
   bool shutdown_ = false;
 
   // Runner thread only.
+  nlohmann::json current_;  // copy of pod_, refreshed only when the watch delivered a change
+  bool pod_dirty_ = true;   // current_ changed since the status was last built
+  std::optional<PodView> last_view_;  // the view behind last_sent_
   std::vector<Container> init_;
   std::vector<Container> main_;
   PodVolumes volumes_;

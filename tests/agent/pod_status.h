@@ -21,6 +21,7 @@ struct TerminatedState {
   WallTime started_at{};
   WallTime finished_at{};
   std::string container_id;
+  friend bool operator==(const TerminatedState&, const TerminatedState&) = default;
 };
 
 struct ContainerView {
@@ -37,6 +38,7 @@ struct ContainerView {
   bool ready = false;
   bool started = false;
   std::string container_id;  // running
+  friend bool operator==(const ContainerView&, const ContainerView&) = default;
 };
 
 struct PodView {
@@ -47,6 +49,7 @@ struct PodView {
   WallTime start_time{};
   std::vector<ContainerView> init_containers;
   std::vector<ContainerView> containers;
+  friend bool operator==(const PodView&, const PodView&) = default;
 };
 
 // "Pending" / "Running" / "Succeeded" / "Failed".

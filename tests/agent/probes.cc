@@ -174,7 +174,7 @@ bool tcpConnects(const std::string& ip, int port, std::chrono::milliseconds time
 }
 
 bool runProbe(const ProbeSpec& spec, const std::string& pod_ip, const ExecTarget& exec,
-              ProcessSpawner& spawner, std::string* detail) {
+              std::string* detail) {
   switch (spec.action) {
     case ProbeSpec::Action::kTcpSocket:
       return tcpConnects(effectiveHost(spec.host, pod_ip), spec.port, spec.timeout, detail);
@@ -207,8 +207,7 @@ bool runProbe(const ProbeSpec& spec, const std::string& pod_ip, const ExecTarget
   request.stderr_path = exec.output_file;
   request.truncate_output = true;
   std::string output;
-  auto exit =
-      runToCompletion(spawner, request, spec.timeout, exec.output_file.empty() ? nullptr : &output);
+  auto exit = runToCompletion(request, spec.timeout, exec.output_file.empty() ? nullptr : &output);
   if (!exit.isOk()) {
     *detail = exit.status().message();
     return false;

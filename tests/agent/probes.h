@@ -78,7 +78,7 @@ struct ExecTarget {
 
 // One check. `detail` says why it failed.
 bool runProbe(const ProbeSpec& spec, const std::string& pod_ip, const ExecTarget& exec,
-              ProcessSpawner& spawner, std::string* detail);
+              std::string* detail);
 
 // Connects to ip:port within `timeout`.
 bool tcpConnects(const std::string& ip, int port, std::chrono::milliseconds timeout,

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -200,13 +201,59 @@ std::vector<ExitInfo> stopProcesses(const std::vector<pid_t>& pids,
   return out;
 }
 
-Result<ExitInfo> runToCompletion(ProcessSpawner& spawner, SpawnRequest request,
-                                 std::chrono::milliseconds timeout, std::string* output) {
+Result<pid_t> spawnShortLived(const SpawnRequest& request) {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  const int flags =
+      request.truncate_output ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY | O_CREAT | O_APPEND;
+  const char* out = request.stdout_path.empty() ? "/dev/null" : request.stdout_path.c_str();
+  const char* err = request.stderr_path.empty() ? "/dev/null" : request.stderr_path.c_str();
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out, flags, 0644);
+  if (request.stdout_path == request.stderr_path) {
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 2, err, flags, 0644);
+  }
+  if (!request.working_dir.empty()) {
+    posix_spawn_file_actions_addchdir_np(&actions, request.working_dir.c_str());
+  }
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  // Own process group (so a timeout kills the whole pipeline of an `sh -c` probe), default
+  // signal dispositions and an empty mask (the agent blocks SIGTERM and ignores SIGPIPE).
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  std::vector<char*> argv, envp;
+  for (const std::string& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const std::string& e : request.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc =
+      posix_spawn(&pid, request.executable.c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    return failedPrecondition("spawn " + request.executable + ": " + strerror(rc));
+  }
+  return pid;
+}
+
+Result<ExitInfo> runToCompletion(const SpawnRequest& request, std::chrono::milliseconds timeout,
+                                 std::string* output) {
   if (output != nullptr && request.stdout_path.empty()) {
     return invalidArgument("runToCompletion: output requested without an output file");
   }
   const std::string capture = request.stdout_path;
-  ASSIGN_OR_RETURN(pid_t pid, spawner.spawn(request));
+  ASSIGN_OR_RETURN(pid_t pid, spawnShortLived(request));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::optional<ExitInfo> exit;
   auto pause = std::chrono::milliseconds(2);

@@ -72,10 +72,15 @@ std::optional<ExitInfo> pollExit(pid_t pid);
 std::vector<ExitInfo> stopProcesses(const std::vector<pid_t>& pids,
                                     std::chrono::milliseconds grace);
 
-// Runs a short-lived command (probe, hook) to completion; kills it after `timeout`
-// (kDeadlineExceeded). `output` gets up to 4 KiB of its combined stdout/stderr when given.
-Result<ExitInfo> runToCompletion(ProcessSpawner& spawner, SpawnRequest request,
-                                 std::chrono::milliseconds timeout, std::string* output = nullptr);
+// Starts a short-lived helper (probe, hook) with posix_spawn: vfork semantics, so no page
+// tables are copied (exec probes run every second or two per container). No death signal:
+// if the agent dies mid-probe, the helper still ends on its own within its timeout.
+Result<pid_t> spawnShortLived(const SpawnRequest& request);
+
+// Runs a short-lived command to completion; kills it after `timeout` (kDeadlineExceeded).
+// `output` gets up to 4 KiB of its stdout (request.stdout_path) when given.
+Result<ExitInfo> runToCompletion(const SpawnRequest& request, std::chrono::milliseconds timeout,
+                                 std::string* output = nullptr);
 
 // Looks `name` up in the colon-separated `path_list` unless it contains a '/'. Empty when
 // nothing executable is found.

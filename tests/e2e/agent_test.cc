@@ -245,11 +245,11 @@ class NodeAgentTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (!namespace_.empty() && client_) {
-      kube::DeleteOptions options;
-      (void)client_->remove(kube::kNamespaces.named(namespace_), options);
+    if (!namespace_.empty() && client_) removeNamespace();
+    // A clean exit also means no sanitizer report in sanitizer builds.
+    if (agent_.running()) {
+      EXPECT_EQ(agent_.stop(seconds(30)), 0) << "agent did not exit cleanly";
     }
-    if (agent_.running()) agent_.stop(seconds(30));
     if (HasFailure() && !state_dir_.empty()) {
       std::printf("---- agent log (last 60 lines), state dir %s ----\n%s\n", state_dir_.c_str(),
                   tail(readFile(state_dir_ + "/agent.log"), 60).c_str());
@@ -257,6 +257,31 @@ class NodeAgentTest : public ::testing::Test {
       std::error_code ec;
       fs::remove_all(state_dir_, ec);
     }
+  }
+
+  // Leaves nothing for the next test's agent to adopt. The namespace goes first: once it is
+  // terminating nothing new (a StatefulSet's replacement pod) can be created in it. With the
+  // agent running, its pods terminate normally and their volumes are reclaimed; without it
+  // (after the shutdown test) nobody would confirm their termination, so they are
+  // force-deleted.
+  void removeNamespace() {
+    (void)client_->remove(kube::kNamespaces.named(namespace_), kube::DeleteOptions{});
+    if (!agent_.running()) {
+      auto pods = client_->list(kube::kPods.in(namespace_));
+      if (pods.isOk()) {
+        for (const json& pod : pods->value("items", json::array())) {
+          kube::DeleteOptions now;
+          now.grace_period_seconds = 0;
+          (void)client_->remove(kube::kPods.in(namespace_).named(kube::objectName(pod)), now);
+        }
+      }
+      return;
+    }
+    waitUntil("namespace " + namespace_ + " deleted", [&](std::string* seen) {
+      auto ns = client_->get(kube::kNamespaces.named(namespace_));
+      *seen = ns.isOk() ? "still there" : ns.status().toString();
+      return !ns.isOk() && ns.status().code() == StatusCode::kNotFound;
+    });
   }
 
   // Starts the agent with 3 Nodes and waits until the scheduler can use them.
@@ -777,6 +802,22 @@ TEST_F(NodeAgentTest, RestartPolicyProbesImageErrorsAndGracefulDeletion) {
   EXPECT_FALSE(conditionTrue(pods["not-ready"], "Ready"));
   EXPECT_EQ(containerStatus(pods["not-ready"])["ready"], false);
   EXPECT_TRUE(containerStatus(pods["not-ready"])["state"].contains("running"));
+
+  // kubectl describe material: the liveness pod's Events tell its story.
+  auto events = client_->list(kube::kEvents.in(namespace_));
+  ASSERT_TRUE(events.isOk()) << events.status().toString();
+  std::set<std::string> reasons;
+  for (const json& e : events->value("items", json::array())) {
+    if (field(e, "involvedObject").value("name", "") == "liveness") {
+      reasons.insert(e.value("reason", ""));
+    }
+  }
+  std::string listed;
+  for (const std::string& r : reasons) listed += r + " ";
+  std::printf("liveness pod events: %s\n", listed.c_str());
+  for (const char* expected : {"Started", "Unhealthy", "Killing"}) {
+    EXPECT_TRUE(reasons.count(expected)) << "no " << expected << " event; have: " << listed;
+  }
 
   // A process that ignores SIGTERM is killed once the grace period (3s) is over; only then
   // is the pod object deleted.
