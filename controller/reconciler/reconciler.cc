@@ -29,6 +29,8 @@ struct ClusterReconciler::Pass {
   redis::ConnectOptions connect;
   int64_t slots_moved = 0;
   int64_t keys_moved = 0;
+  int64_t slots_reported = 0;  // already passed to the observer
+  int64_t keys_reported = 0;
 };
 
 namespace {
@@ -247,7 +249,7 @@ Status ClusterReconciler::runEngine(Pass& pass, const topology::DesiredShape& de
                            {"slotsMoved", 0},
                            {"keysMoved", 0}};
   RETURN_IF_ERROR(writeStatus(pass));
-  if (observer_) observer_(pass.cluster, pass.status, 0, 0, true);
+  reportToObserver(pass, true);
 
   engine::ConvergeOptions options;
   options.executor.move.batch_keys = pass.cluster.spec.migration.batch_keys;
@@ -264,6 +266,7 @@ Status ClusterReconciler::runEngine(Pass& pass, const topology::DesiredShape& de
     pass.status.operation["step"] = p.step;
     pass.slots_moved = p.slots_moved;
     pass.keys_moved = p.keys_moved;
+    reportToObserver(pass, true);
     Status s = writeStatus(pass);
     if (!s.isOk()) log::warn("progress not written", {{"error", s.toString()}});
   };
@@ -334,10 +337,16 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcile(const std::string
                                                                const std::atomic<bool>& stopping) {
   Pass pass;
   auto result = reconcileOnce(key, stopping, pass);
-  if (observer_ && !pass.cluster.name.empty()) {
-    observer_(pass.cluster, pass.status, pass.slots_moved, pass.keys_moved, false);
-  }
+  if (!pass.cluster.name.empty()) reportToObserver(pass, false);
   return result;
+}
+
+void ClusterReconciler::reportToObserver(Pass& pass, bool in_progress) {
+  if (!observer_) return;
+  observer_(pass.cluster, pass.status, pass.slots_moved - pass.slots_reported,
+            pass.keys_moved - pass.keys_reported, in_progress);
+  pass.slots_reported = pass.slots_moved;
+  pass.keys_reported = pass.keys_moved;
 }
 
 Result<std::chrono::milliseconds> ClusterReconciler::reconcileOnce(

@@ -24,8 +24,9 @@ struct ReconcilerOptions {
   std::string field_manager = "slotkeeper";
 };
 
-// Told what a pass observed, for metrics: once when a topology change starts (in_progress)
-// and once at the end of every pass with the slots and keys that pass moved.
+// Told what a pass observed, for metrics: when a topology change starts, as it makes progress
+// (in_progress true), and at the end of every pass. slots_moved and keys_moved are what moved
+// since the previous call, so counters advance while a long migration runs.
 using StatusObserver =
     std::function<void(const api::RedisCluster& cluster, const api::RedisClusterStatus& status,
                        int64_t slots_moved, int64_t keys_moved, bool in_progress)>;
@@ -53,6 +54,7 @@ class ClusterReconciler final : public op::KeyReconciler {
   Status removeDrainedPods(Pass& pass);
   Result<LiveObservation> observeLive(Pass& pass, const std::vector<PodInfo>& pods);
   Status writeStatus(Pass& pass);
+  void reportToObserver(Pass& pass, bool in_progress);
   void event(Pass& pass, kube::EventType type, std::string_view reason, const std::string& msg);
 
   kube::KubeClient& client_;

@@ -1,0 +1,92 @@
+#include "metrics/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace slotkeeper::metrics {
+namespace {
+
+api::RedisCluster clusterNamed(const std::string& ns, const std::string& name) {
+  api::RedisCluster c;
+  c.ns = ns;
+  c.name = name;
+  return c;
+}
+
+bool hasLine(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+TEST(OperatorMetrics, ClusterGaugesCarryNamespaceAndName) {
+  OperatorMetrics m;
+  api::RedisClusterStatus s;
+  s.masters = 3;
+  s.ready_replicas = 0;
+  s.unprotected_masters = 3;
+  s.slots_assigned = 16384;
+  s.slots_ok = 16384;
+  s.cluster_state = "ok";
+  m.observeCluster(clusterNamed("shop", "cache"), s, 0, 0, false);
+  const std::string text = m.render();
+  const std::string labels = R"({namespace="shop",rediscluster="cache"})";
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_masters" + labels + " 3")) << text;
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_masters_without_replica" + labels + " 3"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_slots_ok" + labels + " 16384"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_state_ok" + labels + " 1"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_migration_in_progress" + labels + " 0"));
+  // Counters exist from the first observation, so rate() and increase() see a starting zero.
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_slots_migrated_total" + labels + " 0"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_keys_migrated_total" + labels + " 0"));
+}
+
+TEST(OperatorMetrics, MigrationCountersAddTheDeltaOfEachReport) {
+  OperatorMetrics m;
+  api::RedisClusterStatus s;
+  s.cluster_state = "ok";
+  const auto c = clusterNamed("shop", "cache");
+  m.observeCluster(c, s, 0, 0, true);
+  m.observeCluster(c, s, 2048, 10000, true);
+  m.observeCluster(c, s, 2048, 5000, true);
+  m.observeCluster(c, s, 0, 0, false);
+  const std::string text = m.render();
+  const std::string labels = R"({namespace="shop",rediscluster="cache"})";
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_slots_migrated_total" + labels + " 4096")) << text;
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_keys_migrated_total" + labels + " 15000"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_migration_in_progress" + labels + " 0"));
+}
+
+TEST(OperatorMetrics, ForgettingAClusterDropsItsGauges) {
+  OperatorMetrics m;
+  api::RedisClusterStatus s;
+  m.observeCluster(clusterNamed("shop", "gone"), s, 0, 0, false);
+  m.observeCluster(clusterNamed("shop", "kept"), s, 0, 0, false);
+  m.forgetCluster("shop", "gone");
+  const std::string text = m.render();
+  EXPECT_EQ(text.find(R"(slotkeeper_cluster_masters{namespace="shop",rediscluster="gone"})"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(slotkeeper_cluster_masters{namespace="shop",rediscluster="kept"})"),
+            std::string::npos);
+}
+
+TEST(OperatorMetrics, OperatorSeriesAndBuildInfo) {
+  OperatorMetrics m;
+  m.setLeader(true);
+  m.setQueueDepth(2);
+  m.observeReconcile("shop", "cache", 0.2, false);
+  m.observeReconcile("shop", "cache", 0.3, true);
+  const std::string text = m.render();
+  const std::string labels = R"({namespace="shop",rediscluster="cache"})";
+  EXPECT_TRUE(hasLine(text, "slotkeeper_leader 1")) << text;
+  EXPECT_TRUE(hasLine(text, "slotkeeper_workqueue_depth 2"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_reconcile_total" + labels + " 2"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_reconcile_errors_total" + labels + " 1"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_reconcile_duration_seconds_count" + labels + " 2"));
+  EXPECT_NE(
+      text.find(std::string("slotkeeper_build_info{version=\"") + SLOTKEEPER_VERSION + "\"} 1"),
+      std::string::npos);
+  EXPECT_NE(text.find("# TYPE slotkeeper_reconcile_duration_seconds histogram"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace slotkeeper::metrics
