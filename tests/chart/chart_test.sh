@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Static checks of charts/slotkeeper and of what is rendered from it: helm lint, the CRDs
+# identical to crds/, deploy/ in sync, the RBAC shape for both watch modes, the security
+# settings of the Deployment, values.schema.json refusing bad values, and the alert rules
+# through `promtool check rules` and `promtool test rules`.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+CHART=charts/slotkeeper
+
+HELM=${SLOTKEEPER_HELM:-$(bash tests/k8s/build-tools.sh)/helm}
+export SLOTKEEPER_HELM=$HELM
+command -v promtool >/dev/null || { echo "FAIL: promtool not found (Debian package prometheus)"; exit 1; }
+
+failures=0
+pass() { echo "ok   $*"; }
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+render() { "$HELM" template slotkeeper "$CHART" --namespace slotkeeper-system "$@"; }
+# count_kind KIND TEXT: how many objects of exactly this kind TEXT holds.
+count_kind() { grep -c "^kind: $1\$" <<<"$2" || true; }
+
+# 1. lint, with the defaults and with every optional object switched on.
+if "$HELM" lint --strict "$CHART" >/dev/null &&
+  "$HELM" lint --strict "$CHART" --set prometheusRule.enabled=true \
+    --set metrics.serviceMonitor.enabled=true --set alertRulesConfigMap.enabled=true \
+    --set 'watchNamespaces={a,b}' >/dev/null; then
+  pass "helm lint --strict"
+else
+  fail "helm lint --strict"
+fi
+
+# 2. the chart ships exactly the CRDs of crds/.
+if diff -r crds "$CHART/crds" >/dev/null; then
+  pass "chart CRDs identical to crds/"
+else
+  fail "charts/slotkeeper/crds differs from crds/ (copy crds/*.yaml into the chart)"
+fi
+
+# 3. deploy/ is what the chart renders.
+if bash scripts/render-deploy.sh --check >/dev/null; then
+  pass "deploy/ in sync with the chart"
+else
+  fail "deploy/ out of date: run scripts/render-deploy.sh"
+fi
+
+# 4. RBAC: cluster-wide only when watching every namespace.
+all=$(render)
+if [[ $(count_kind ClusterRole "$all") == 1 && $(count_kind ClusterRoleBinding "$all") == 1 &&
+  $(count_kind Role "$all") == 1 ]]; then
+  pass "watching all namespaces: one ClusterRole and binding, one leader-election Role"
+else
+  fail "watching all namespaces: unexpected RBAC objects"
+fi
+some=$(render --set 'watchNamespaces={team-a,team-b}')
+if [[ $(count_kind ClusterRole "$some") == 0 && $(count_kind ClusterRoleBinding "$some") == 0 &&
+  $(count_kind Role "$some") == 3 && $(count_kind RoleBinding "$some") == 3 ]] &&
+  grep -q -- '--namespaces=team-a,team-b' <<<"$some" &&
+  grep -q '^  namespace: team-b$' <<<"$some"; then
+  pass "watching two namespaces: a Role per namespace, nothing cluster-wide, --namespaces passed"
+else
+  fail "watching two namespaces: unexpected RBAC objects or flags"
+fi
+if grep -qE 'verbs: .*(\*|escalate|bind|impersonate)' <<<"$all"; then
+  fail "RBAC grants a wildcard or escalation verb"
+elif ! grep -A1 'resources: \[secrets\]' <<<"$all" | grep -q 'verbs: \[get\]$'; then
+  fail "RBAC lets the operator do more with secrets than get one by name"
+else
+  pass "RBAC has no wildcard verbs and only gets secrets by name"
+fi
+
+# 5. the operator pod runs locked down.
+deployment=$(render --show-only templates/deployment.yaml)
+for needle in 'runAsNonRoot: true' 'readOnlyRootFilesystem: true' 'allowPrivilegeEscalation: false' \
+  'path: /healthz' 'path: /readyz' '- --leader-elect=true' 'memory: 256Mi'; do
+  if grep -qF -- "$needle" <<<"$deployment"; then
+    pass "deployment has $needle"
+  else
+    fail "deployment lacks $needle"
+  fi
+done
+
+# 6. the schema refuses bad values, naming the field, and renders nothing.
+expect_refused() {
+  local field=$1
+  shift
+  local out
+  if out=$(render "$@" 2>&1); then
+    fail "values $* accepted"
+  elif grep -q "$field" <<<"$out"; then
+    pass "values $* refused naming $field"
+  else
+    fail "values $* refused without naming $field: $out"
+  fi
+}
+expect_refused logLevel --set logLevel=loud
+expect_refused workers --set workers=0
+expect_refused watchNamespaces --set 'watchNamespaces={Bad_Name}'
+expect_refused for --set alerts.masterWithoutReplica.for=soon
+expect_refused replicaCoun --set replicaCoun=2
+
+# 7. alert rules: syntax, then behaviour against recorded series.
+if promtool check rules deploy/prometheus/slotkeeper-alerts.yaml >/dev/null; then
+  pass "promtool check rules"
+else
+  fail "promtool check rules"
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp deploy/prometheus/slotkeeper-alerts.yaml tests/alerts/alerts_test.yaml "$work/"
+if (cd "$work" && promtool test rules alerts_test.yaml); then
+  pass "promtool test rules"
+else
+  fail "promtool test rules"
+fi
+
+if ((failures > 0)); then
+  echo "chart tests: $failures failed"
+  exit 1
+fi
+echo "chart tests: all passed"
