@@ -22,11 +22,20 @@ using namespace slotkeeper;
 
 namespace {
 
+// The Lease holder and Event reporter: the pod name when the Deployment passes it (POD_NAME from
+// the downward API), so `kubectl get lease` names the leading pod; else the host name. The
+// random suffix keeps a restarted process from mistaking its predecessor's lease for its own.
 std::string processIdentity() {
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
+  std::string base;
+  if (const char* pod = std::getenv("POD_NAME"); pod != nullptr && *pod != '\0') {
+    base = pod;
+  } else {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    base = std::string(host) + "-" + std::to_string(getpid());
+  }
   std::random_device rd;
-  return std::string(host) + "-" + std::to_string(getpid()) + "-" + std::to_string(rd() % 100000);
+  return base + "_" + std::to_string(rd() % 100000);
 }
 
 std::string ownNamespace() {

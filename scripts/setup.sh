@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
 # Installs every Debian package slotkeeper's build, tests and demo need.
 # Idempotent and non-interactive; safe to run on every invocation.
+# Usage: scripts/setup.sh [--build-only]
+#   --build-only: only what configuring and compiling needs (the container image's build stage).
 set -euo pipefail
 
-PACKAGES=(
-  build-essential cmake ninja-build pkg-config git ca-certificates
-  clang-format
+# GoogleTest is here because configuring the project (tests/ included) looks for it.
+BUILD_PACKAGES=(
+  build-essential cmake ninja-build pkg-config ca-certificates
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   nlohmann-json3-dev libyaml-cpp-dev libhiredis-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
+)
+PACKAGES=(
+  "${BUILD_PACKAGES[@]}"
+  git clang-format
   redis-server redis-tools
   openssl procps iproute2 curl
+  prometheus debootstrap
 )
+
+case "${1:-}" in
+  "") ;;
+  --build-only) PACKAGES=("${BUILD_PACKAGES[@]}") ;;
+  *)
+    echo "usage: $0 [--build-only]" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -15,13 +17,13 @@
 #include "redis/hiredis_client.h"
 
 namespace slotkeeper::e2e {
-namespace {
-
 std::string repoRoot() {
   return (std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "..")
       .lexically_normal()
       .string();
 }
+
+namespace {
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path);
@@ -61,6 +63,7 @@ OperatorEnv::OperatorEnv() {
 }
 
 OperatorEnv::~OperatorEnv() {
+  for (pid_t& pid : background_pids_) stopProcess(pid, std::chrono::seconds(10));
   stopProcess(operator_pid_, std::chrono::seconds(10));
   // The agent stops every pod process it started when it gets SIGTERM.
   stopProcess(agent_pid_, std::chrono::seconds(30));
@@ -81,7 +84,8 @@ pid_t OperatorEnv::spawn(const std::vector<std::string>& argv, const std::string
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  execv(args[0], args.data());
+  execvp(args[0], args.data());  // a bare name is looked up on PATH
+  std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
   _exit(127);
 }
 
@@ -121,6 +125,17 @@ Result<nlohmann::json> OperatorEnv::getJson(const std::string& what) {
 }
 
 Status OperatorEnv::start(int nodes) {
+  RETURN_IF_ERROR(startAgentAndNodes(nodes, {}));
+  return startOperator();
+}
+
+Status OperatorEnv::startWithoutOperator(int nodes) {
+  const std::string image = std::string(kChartImageRepository) + ":" + kChartImageTag;
+  return startAgentAndNodes(nodes, {"--operator-image", image + "=" + SK_OPERATOR_PATH});
+}
+
+Status OperatorEnv::startAgentAndNodes(int nodes,
+                                       const std::vector<std::string>& extra_agent_args) {
   auto& plane = ControlPlane::instance();
   if (!plane.available()) return unavailable(plane.unavailableReason());
   kubeconfig_ = plane.kubeconfigPath();
@@ -134,10 +149,19 @@ Status OperatorEnv::start(int nodes) {
                " --dry-run=client -o yaml | kubectl --kubeconfig " + kubeconfig_ + " apply -f -");
   if (ns.exit_code != 0) return unavailable("namespace: " + ns.output);
   std::filesystem::create_directories(work_dir_ + "/agent");
-  agent_pid_ = spawn({SK_NODE_AGENT_PATH, "--kubeconfig", kubeconfig_, "--nodes",
-                      std::to_string(nodes), "--node-prefix", "node-" + namespace_, "--state-dir",
-                      work_dir_ + "/agent", "--pod-cidr", pod_cidr_},
-                     work_dir_ + "/agent.log");
+  std::vector<std::string> argv = {SK_NODE_AGENT_PATH,
+                                   "--kubeconfig",
+                                   kubeconfig_,
+                                   "--nodes",
+                                   std::to_string(nodes),
+                                   "--node-prefix",
+                                   "node-" + namespace_,
+                                   "--state-dir",
+                                   work_dir_ + "/agent",
+                                   "--pod-cidr",
+                                   pod_cidr_};
+  argv.insert(argv.end(), extra_agent_args.begin(), extra_agent_args.end());
+  agent_pid_ = spawn(argv, work_dir_ + "/agent.log");
   bool nodes_ready = waitFor(
       [&] {
         CommandResult r = runShell("kubectl --kubeconfig " + kubeconfig_ +
@@ -146,7 +170,27 @@ Status OperatorEnv::start(int nodes) {
       },
       std::chrono::seconds(60));
   if (!nodes_ready) return unavailable("agent nodes never became Ready: " + workDir());
-  return startOperator();
+  return Status::ok();
+}
+
+pid_t OperatorEnv::startBackground(const std::vector<std::string>& argv,
+                                   const std::string& log_name) {
+  pid_t pid = spawn(argv, work_dir_ + "/" + log_name);
+  background_pids_.push_back(pid);
+  return pid;
+}
+
+std::string OperatorEnv::podLog(const std::string& ns, const std::string& pod,
+                                const std::string& container) {
+  std::string out;
+  std::error_code ec;
+  const std::string prefix = ns + "_" + pod + "_";
+  for (const auto& entry : std::filesystem::directory_iterator(work_dir_ + "/agent/pods", ec)) {
+    if (entry.path().filename().string().rfind(prefix, 0) != 0) continue;
+    const std::string logs = entry.path().string() + "/logs/" + container;
+    out += readFile(logs + ".stdout.log") + readFile(logs + ".stderr.log");
+  }
+  return out;
 }
 
 Status OperatorEnv::startOperator() {
@@ -223,7 +267,14 @@ LoadGenerator::~LoadGenerator() {
 Status LoadGenerator::start(const std::vector<std::string>& seeds, const std::string& work_dir) {
   CommandResult built = runShell("bash " + repoRoot() + "/tests/loadgen/build.sh 2>/dev/null");
   if (built.exit_code != 0) return unavailable("loadgen build failed: " + built.output);
-  std::string binary = built.output.substr(0, built.output.find('\n'));
+  // build.sh prints the binary's path as its last line.
+  std::string output = built.output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  std::string binary =
+      output.substr(output.rfind('\n') == std::string::npos ? 0 : output.rfind('\n') + 1);
+  if (access(binary.c_str(), X_OK) != 0) {
+    return unavailable("loadgen build printed no runnable binary: " + built.output);
+  }
   stop_file_ = work_dir + "/loadgen.stop";
   out_file_ = work_dir + "/loadgen.json";
   std::string addrs;
@@ -237,6 +288,7 @@ Status LoadGenerator::start(const std::vector<std::string>& seeds, const std::st
     execl(binary.c_str(), binary.c_str(), "--addrs", addrs.c_str(), "--duration", "600s",
           "--max-ops", "20000000", "--concurrency", "4", "--keys", "20000", "--stop-file",
           stop_file_.c_str(), static_cast<char*>(nullptr));
+    std::fprintf(stderr, "cannot run %s: %s\n", binary.c_str(), std::strerror(errno));
     _exit(127);
   }
   return Status::ok();

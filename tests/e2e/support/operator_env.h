@@ -25,6 +25,9 @@ struct CommandResult {
 // Runs a shell command (bounded by the caller's own timeouts where it matters).
 CommandResult runShell(const std::string& command);
 
+// The source tree's root directory.
+std::string repoRoot();
+
 class OperatorEnv {
  public:
   OperatorEnv();
@@ -32,6 +35,18 @@ class OperatorEnv {
 
   // Applies the CRD, creates the test namespace, starts the agent and the operator.
   Status start(int nodes = 3);
+  // Like start(), but runs no operator process: the agent runs pods of image kChartImage as the
+  // operator binary, so an operator Deployment (the Helm chart's) runs as a pod with its own
+  // service-account token.
+  Status startWithoutOperator(int nodes = 3);
+  static constexpr const char* kChartImageRepository = "slotkeeper";
+  static constexpr const char* kChartImageTag = "e2e";
+
+  const std::string& kubeconfig() const { return kubeconfig_; }
+  // Starts a helper process (a Prometheus, say) that is stopped by pid in the destructor.
+  pid_t startBackground(const std::vector<std::string>& argv, const std::string& log_name);
+  // The stdout and stderr the agent captured for a container of a pod in namespace `ns`.
+  std::string podLog(const std::string& ns, const std::string& pod, const std::string& container);
 
   const std::string& ns() const { return namespace_; }
   const std::string& workDir() const { return work_dir_; }
@@ -66,8 +81,11 @@ class OperatorEnv {
   std::string namespace_;
   std::string pod_cidr_;
   std::string http_address_;
+  Status startAgentAndNodes(int nodes, const std::vector<std::string>& extra_agent_args);
+
   pid_t agent_pid_ = 0;
   pid_t operator_pid_ = 0;
+  std::vector<pid_t> background_pids_;
 };
 
 // A running go-redis ClusterClient load generator (tests/loadgen), stopped via its stop file.

@@ -1,0 +1,371 @@
+// The Helm chart end to end: `helm install` on the local control plane, the operator running as
+// the chart's Deployment pod with its own service-account token (so the API server enforces the
+// chart's RBAC), a real Prometheus discovering that pod and evaluating the chart's alert rules,
+// then `helm upgrade` and `helm uninstall`. Outcomes are read from the API server, the redis
+// nodes, the operator's /metrics and Prometheus's alerts API.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "e2e/support/control_plane.h"
+#include "e2e/support/operator_env.h"
+
+namespace slotkeeper::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr const char* kRelease = "slotkeeper";
+constexpr const char* kCluster = "guarded";
+constexpr const char* kUnprotectedAlert = "RedisClusterMasterWithoutReplica";
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string helmBinary() {
+  if (const char* helm = std::getenv("SLOTKEEPER_HELM")) return helm;
+  CommandResult dir = runShell("bash " + repoRoot() + "/tests/k8s/build-tools.sh 2>/dev/null");
+  return trimmed(dir.output) + "/helm";
+}
+
+int randomOctet() {
+  static std::mt19937 rng(std::random_device{}());
+  return std::uniform_int_distribution<int>(1, 250)(rng);
+}
+
+class HelmChart {
+ public:
+  HelmChart(OperatorEnv& env) : env_(env), helm_(helmBinary()), ns_(env.ns() + "-system") {}
+
+  const std::string& ns() const { return ns_; }
+
+  CommandResult helm(const std::string& args) {
+    return runShell(helm_ + " --kubeconfig " + env_.kubeconfig() + " --namespace " + ns_ + " " +
+                    args + " 2>&1");
+  }
+  CommandResult kubectl(const std::string& args) {
+    return runShell("kubectl --kubeconfig " + env_.kubeconfig() + " --namespace " + ns_ + " " +
+                    args + " 2>&1");
+  }
+
+  // The release's values for this environment: the agent's image, only the test namespace
+  // watched (namespaced Roles), the rules as a ConfigMap, and alert delays short enough to test.
+  std::string installArgs() const {
+    return std::string(" --set image.repository=") + OperatorEnv::kChartImageRepository +
+           " --set image.tag=" + OperatorEnv::kChartImageTag + " --set 'watchNamespaces={" +
+           env_.ns() + "}' --set healthCheckIntervalSeconds=5" +
+           " --set alertRulesConfigMap.enabled=true" +
+           " --set alerts.masterWithoutReplica.for=5s --set alerts.operatorDown.for=5s";
+  }
+
+  // The running operator pod (name, IP, args), or an empty object.
+  json operatorPod() {
+    CommandResult r = kubectl("get pods -l app.kubernetes.io/component=operator -o json");
+    if (r.exit_code != 0) return json::object();
+    json list = json::parse(r.output, nullptr, false);
+    if (list.is_discarded()) return json::object();
+    for (const auto& pod : list.value("items", json::array())) {
+      if (pod["metadata"].contains("deletionTimestamp")) continue;
+      if (pod.value("status", json::object()).value("phase", "") == "Running") return pod;
+    }
+    return json::object();
+  }
+
+  // Running operator pods, name -> IP: what pod discovery would hand Prometheus.
+  std::map<std::string, std::string> operatorPodIps() {
+    std::map<std::string, std::string> out;
+    json pod = operatorPod();
+    if (!pod.empty()) out[pod["metadata"]["name"]] = pod["status"].value("podIP", "");
+    return out;
+  }
+
+  std::string operatorMetrics() {
+    json pod = operatorPod();
+    if (pod.empty()) return "";
+    std::string ip = pod["status"].value("podIP", "");
+    return runShell("curl -sf --max-time 3 http://" + ip + ":8080/metrics").output;
+  }
+
+  std::string operatorLog() {
+    json pod = operatorPod();
+    if (pod.empty()) return "(no operator pod)";
+    return env_.podLog(ns_, pod["metadata"].value("name", ""), "operator");
+  }
+
+ private:
+  OperatorEnv& env_;
+  std::string helm_;
+  std::string ns_;
+};
+
+// A Prometheus on a loopback address of its own that scrapes the operator pods and evaluates the
+// chart's rules file. Debian's Prometheus is built without Kubernetes service discovery, so the
+// test plays discovery: it lists the operator pods from the API server into a file_sd file, the
+// way kubernetes_sd_configs would, and Prometheus picks up each change of that file.
+class Prometheus {
+ public:
+  Status start(OperatorEnv& env, const std::string& rules) {
+    address_ =
+        "127.28." + std::to_string(randomOctet()) + "." + std::to_string(randomOctet()) + ":9090";
+    dir_ = env.workDir() + "/prometheus";
+    std::filesystem::create_directories(dir_ + "/data");
+    std::ofstream(dir_ + "/rules.yaml") << rules;
+    std::ofstream(dir_ + "/targets.json") << "[]\n";
+    std::ofstream(dir_ + "/prometheus.yml")
+        << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
+        << "rule_files: [rules.yaml]\n"
+        << "scrape_configs:\n"
+        << "  - job_name: " << kRelease << "-metrics\n"
+        << "    honor_labels: true\n"
+        << "    file_sd_configs:\n"
+        << "      - files: [" << dir_ << "/targets.json]\n"
+        << "        refresh_interval: 1s\n";
+    CommandResult check = runShell("promtool check config " + dir_ + "/prometheus.yml 2>&1");
+    if (check.exit_code != 0) return invalidArgument("prometheus config: " + check.output);
+    env.startBackground({"prometheus", "--config.file=" + dir_ + "/prometheus.yml",
+                         "--storage.tsdb.path=" + dir_ + "/data",
+                         "--web.listen-address=" + address_, "--log.level=warn"},
+                        "prometheus.log");
+    bool ready = env.waitFor(
+        [&] { return runShell("curl -sf http://" + address_ + "/-/ready").exit_code == 0; }, 60s);
+    return ready ? Status::ok() : unavailable("prometheus never became ready");
+  }
+
+  // Replaces the scrape targets with `pods` (pod name -> IP), written atomically.
+  void setTargets(const std::map<std::string, std::string>& pods, int port) {
+    json groups = json::array();
+    for (const auto& [name, ip] : pods) {
+      groups.push_back(
+          {{"targets", {ip + ":" + std::to_string(port)}}, {"labels", {{"pod", name}}}});
+    }
+    std::ofstream(dir_ + "/targets.json.tmp") << groups.dump() << "\n";
+    std::filesystem::rename(dir_ + "/targets.json.tmp", dir_ + "/targets.json");
+  }
+
+  // Alerts in `state` ("firing" or "pending") with this name, as Prometheus reports them.
+  std::vector<json> alerts(const std::string& name, const std::string& state) {
+    std::vector<json> out;
+    CommandResult r = runShell("curl -sf --max-time 3 http://" + address_ + "/api/v1/alerts");
+    json body = json::parse(r.output, nullptr, false);
+    if (body.is_discarded()) return out;
+    for (const auto& a : body["data"].value("alerts", json::array())) {
+      if (a["labels"].value("alertname", "") == name && a.value("state", "") == state) {
+        out.push_back(a);
+      }
+    }
+    return out;
+  }
+
+  // The value of an instant query with one result, or -1.
+  double query(const std::string& promql) {
+    CommandResult r = runShell("curl -sf --max-time 3 http://" + address_ +
+                               "/api/v1/query --data-urlencode 'query=" + promql + "'");
+    json body = json::parse(r.output, nullptr, false);
+    if (body.is_discarded()) return -1;
+    const auto& result = body["data"].value("result", json::array());
+    if (result.size() != 1) return -1;
+    return std::stod(result[0]["value"][1].get<std::string>());
+  }
+
+  const std::string& address() const { return address_; }
+
+ private:
+  std::string address_;
+  std::string dir_;
+};
+
+std::string clusterYaml(int masters, int replicas) {
+  return "apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\nmetadata:\n  name: " +
+         std::string(kCluster) + "\nspec:\n  masters: " + std::to_string(masters) +
+         "\n  replicasPerMaster: " + std::to_string(replicas) + "\n";
+}
+
+// "name -> uid" of the cluster's pods: unchanged uids mean no pod was replaced.
+std::map<std::string, std::string> podUids(OperatorEnv& env) {
+  std::map<std::string, std::string> out;
+  auto pods = env.getJson(std::string("pods -l redis.slotkeeper.io/cluster=") + kCluster);
+  if (!pods.isOk()) return out;
+  for (const auto& p : (*pods)["items"]) out[p["metadata"]["name"]] = p["metadata"]["uid"];
+  return out;
+}
+
+TEST(HelmChart, InstallsAlertsOnAnUnprotectedMasterUpgradesAndUninstallsKeepingClusters) {
+  SK_REQUIRE_CONTROL_PLANE();
+  OperatorEnv env;
+  Status started = env.startWithoutOperator(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
+  HelmChart chart(env);
+
+  // Install: the operator becomes a pod of the chart's Deployment, started by the agent.
+  CommandResult install = chart.helm(std::string("install ") + kRelease + " " + repoRoot() +
+                                     "/charts/slotkeeper --create-namespace --wait --timeout 180s" +
+                                     chart.installArgs());
+  ASSERT_EQ(install.exit_code, 0) << install.output << chart.kubectl("get all -o wide").output;
+  json pod = chart.operatorPod();
+  ASSERT_FALSE(pod.empty()) << chart.kubectl("get pods -o yaml").output;
+  const std::string first_pod = pod["metadata"]["name"];
+  EXPECT_EQ(pod["spec"]["serviceAccountName"], kRelease);
+  EXPECT_EQ(pod["spec"]["containers"][0]["image"],
+            std::string(OperatorEnv::kChartImageRepository) + ":" + OperatorEnv::kChartImageTag);
+
+  // The RBAC the API server enforces for the operator's service account: enough in the watched
+  // namespace, nothing elsewhere, no secret listing.
+  const std::string as = " --as=system:serviceaccount:" + chart.ns() + ":" + kRelease;
+  auto can = [&](const std::string& what) {
+    return trimmed(runShell("kubectl --kubeconfig " + env.kubeconfig() + " auth can-i " + what +
+                            as + " 2>/dev/null")
+                       .output);
+  };
+  EXPECT_EQ(can("create statefulsets.apps -n " + env.ns()), "yes");
+  EXPECT_EQ(can("patch redisclusters.redis.slotkeeper.io --subresource=status -n " + env.ns()),
+            "yes");
+  EXPECT_EQ(can("get secrets -n " + env.ns()), "yes");
+  EXPECT_EQ(can("list secrets -n " + env.ns()), "no");
+  EXPECT_EQ(can("create statefulsets.apps -n default"), "no");
+  EXPECT_EQ(can("list redisclusters.redis.slotkeeper.io --all-namespaces"), "no");
+  EXPECT_EQ(can("update leases.coordination.k8s.io -n " + chart.ns()), "yes");
+
+  // The operator runs on that token alone: it takes the Lease and manages a cluster.
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        CommandResult holder =
+            chart.kubectl("get lease -o jsonpath='{.items[*].spec.holderIdentity}'");
+        return holder.output.find(first_pod) != std::string::npos;
+      },
+      60s))
+      << chart.kubectl("get lease -o yaml").output << chart.operatorLog();
+
+  // An unprotected cluster: three masters, no replica.
+  ASSERT_EQ(env.apply(clusterYaml(3, 0)).exit_code, 0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady(kCluster); }, 180s))
+      << env.kubectl(std::string("get rediscluster ") + kCluster + " -o yaml").output
+      << chart.operatorLog();
+  const std::string series =
+      std::string("slotkeeper_cluster_masters_without_replica{namespace=\"") + env.ns() +
+      "\",rediscluster=\"" + kCluster + "\"}";
+  ASSERT_TRUE(env.waitFor(
+      [&] { return chart.operatorMetrics().find(series + " 3\n") != std::string::npos; }, 30s))
+      << chart.operatorMetrics();
+
+  // Prometheus loads the rules the chart installed as a ConfigMap and pages.
+  CommandResult rules =
+      chart.kubectl(std::string("get configmap ") + kRelease +
+                    "-alert-rules -o jsonpath='{.data.slotkeeper-alerts\\.yaml}'");
+  ASSERT_EQ(rules.exit_code, 0) << rules.output;
+  Prometheus prometheus;
+  Status prom = prometheus.start(env, rules.output);
+  ASSERT_TRUE(prom.isOk()) << prom.toString();
+  prometheus.setTargets(chart.operatorPodIps(), 8080);
+  const std::string in_cluster = std::string("{rediscluster=\"") + kCluster + "\"}";
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        return prometheus.query("slotkeeper_cluster_masters_without_replica" + in_cluster) == 3;
+      },
+      60s))
+      << runShell("curl -s http://" + prometheus.address() + "/api/v1/targets").output;
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(
+      env.waitFor([&] { return !prometheus.alerts(kUnprotectedAlert, "firing").empty(); }, 90s))
+      << runShell("curl -s http://" + prometheus.address() + "/api/v1/alerts").output;
+  std::printf("unprotected-master alert firing %.1f s after the series was scraped\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  json alert = prometheus.alerts(kUnprotectedAlert, "firing").front();
+  EXPECT_EQ(alert["labels"]["namespace"], env.ns());
+  EXPECT_EQ(alert["labels"]["rediscluster"], kCluster);
+  EXPECT_EQ(alert["labels"]["severity"], "critical");
+  EXPECT_NE(alert["annotations"].value("summary", "").find("3 master(s) without a replica"),
+            std::string::npos)
+      << alert.dump();
+  EXPECT_TRUE(prometheus.alerts("SlotkeeperOperatorDown", "firing").empty());
+
+  // Give every master a replica: the metric drops to 0 and the alert resolves.
+  ASSERT_EQ(env.apply(clusterYaml(3, 1)).exit_code, 0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady(kCluster); }, 240s)) << chart.operatorLog();
+  ASSERT_TRUE(env.waitFor(
+      [&] { return chart.operatorMetrics().find(series + " 0\n") != std::string::npos; }, 30s))
+      << chart.operatorMetrics();
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        return prometheus.alerts(kUnprotectedAlert, "firing").empty() &&
+               prometheus.alerts(kUnprotectedAlert, "pending").empty();
+      },
+      60s))
+      << runShell("curl -s http://" + prometheus.address() + "/api/v1/alerts").output;
+  EXPECT_EQ(prometheus.query("slotkeeper_cluster_replicas" + in_cluster), 3);
+
+  // Upgrade with a changed log level while clients write: a new operator pod with the new flag
+  // takes over, and the redis pods and their clients never notice.
+  auto uids_before = podUids(env);
+  ASSERT_EQ(uids_before.size(), 6u);
+  std::vector<std::string> seeds;
+  for (const auto& [name, ip] : env.podIps(kCluster)) seeds.push_back(ip + ":6379");
+  LoadGenerator load;
+  ASSERT_TRUE(load.start(seeds, env.workDir()).isOk());
+  std::this_thread::sleep_for(3s);
+  CommandResult upgrade = chart.helm(std::string("upgrade ") + kRelease + " " + repoRoot() +
+                                     "/charts/slotkeeper --wait --timeout 180s" +
+                                     chart.installArgs() + " --set logLevel=debug");
+  ASSERT_EQ(upgrade.exit_code, 0) << upgrade.output;
+  std::string second_pod;
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        json p = chart.operatorPod();
+        if (p.empty() || p["metadata"]["name"] == first_pod) return false;
+        second_pod = p["metadata"]["name"];
+        return true;
+      },
+      120s));
+  prometheus.setTargets(chart.operatorPodIps(), 8080);
+  json args = chart.operatorPod()["spec"]["containers"][0]["args"];
+  EXPECT_NE(std::find(args.begin(), args.end(), "--log-level=debug"), args.end()) << args.dump();
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        CommandResult holder =
+            chart.kubectl("get lease -o jsonpath='{.items[*].spec.holderIdentity}'");
+        return holder.output.find(second_pod) != std::string::npos;
+      },
+      90s))
+      << chart.operatorLog();
+  std::this_thread::sleep_for(5s);  // the new leader observes the cluster under load
+  EXPECT_TRUE(env.clusterReady(kCluster));
+  EXPECT_EQ(podUids(env), uids_before) << "no redis pod was replaced by the upgrade";
+  auto summary = load.finish();
+  ASSERT_TRUE(summary.isOk()) << summary.status().toString();
+  std::printf("load across helm upgrade: %s\n", summary->dump().c_str());
+  EXPECT_EQ((*summary)["failed_commands"], 0);
+  EXPECT_EQ((*summary)["read_mismatches"], 0);
+  EXPECT_EQ((*summary)["verify_missing"], 0);
+  EXPECT_GT((*summary)["writes_acked"].get<int64_t>(), 100);
+
+  // Uninstall removes the operator and its RBAC; the CRD, the RedisCluster and its pods stay,
+  // and Prometheus notices the operator is gone.
+  CommandResult uninstall = chart.helm(std::string("uninstall ") + kRelease + " --wait");
+  ASSERT_EQ(uninstall.exit_code, 0) << uninstall.output;
+  EXPECT_TRUE(env.waitFor([&] { return chart.operatorPod().empty(); }, 60s));
+  prometheus.setTargets(chart.operatorPodIps(), 8080);
+  EXPECT_NE(chart.kubectl(std::string("get deployment ") + kRelease).exit_code, 0);
+  EXPECT_NE(chart.kubectl(std::string("get serviceaccount ") + kRelease).exit_code, 0);
+  EXPECT_NE(env.kubectl(std::string("get role ") + kRelease).exit_code, 0);
+  EXPECT_EQ(env.kubectl("get crd redisclusters.redis.slotkeeper.io").exit_code, 0);
+  EXPECT_EQ(env.kubectl(std::string("get rediscluster ") + kCluster).exit_code, 0);
+  EXPECT_EQ(podUids(env), uids_before);
+  CommandResult info = runShell("redis-cli -h " + env.podIps(kCluster).begin()->second +
+                                " -p 6379 cluster info | grep cluster_state");
+  EXPECT_NE(info.output.find("cluster_state:ok"), std::string::npos) << info.output;
+  EXPECT_TRUE(env.waitFor(
+      [&] { return !prometheus.alerts("SlotkeeperOperatorDown", "firing").empty(); }, 90s))
+      << runShell("curl -s http://" + prometheus.address() + "/api/v1/alerts").output;
+}
+
+}  // namespace
+}  // namespace slotkeeper::e2e
