@@ -103,12 +103,17 @@ int main(int argc, char** argv) {
                  int64_t keys,
                  bool in_progress) { metrics.observeCluster(c, s, slots, keys, in_progress); });
 
+  reconciler.setGoneObserver([&metrics](const std::string& ns, const std::string& name) {
+    metrics.forgetCluster(ns, name);
+  });
+
   op::ManagerOptions manager_options;
   manager_options.namespaces = flags->namespaces;
   manager_options.workers = flags->workers;
   manager_options.leader_elect = flags->leader_elect;
   manager_options.leader_election_namespace =
       flags->leader_election_namespace.empty() ? ownNamespace() : flags->leader_election_namespace;
+  manager_options.leader_election_id = flags->leader_election_id;
   manager_options.identity = identity;
   op::Manager manager(**client, reconciler, clock, manager_options);
   manager.setObservers(

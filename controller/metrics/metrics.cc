@@ -15,6 +15,9 @@ using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
+const prometheus::Histogram::BucketBoundaries kDurationBuckets{0.01, 0.05, 0.1, 0.5, 1,  5,
+                                                               10,   30,   60,  300, 900};
+
 prometheus::Labels clusterLabels(const std::string& ns, const std::string& name) {
   return {{"namespace", ns}, {"rediscluster", name}};
 }
@@ -101,28 +104,56 @@ OperatorMetrics::OperatorMetrics()
 void OperatorMetrics::observeCluster(const api::RedisCluster& cluster,
                                      const api::RedisClusterStatus& status, int64_t slots_moved,
                                      int64_t keys_moved, bool migration_in_progress) {
+  const std::string key = cluster.ns + "/" + cluster.name;
   auto labels = clusterLabels(cluster.ns, cluster.name);
   masters_.Add(labels).Set(status.masters);
   replicas_.Add(labels).Set(status.ready_replicas);
   unprotected_.Add(labels).Set(status.unprotected_masters);
-  slots_assigned_.Add(labels).Set(status.slots_assigned);
-  slots_ok_.Add(labels).Set(status.slots_ok);
-  state_ok_.Add(labels).Set(status.cluster_state == "ok" ? 1 : 0);
   addTo(slots_migrated_.Add(labels), slots_moved);
   addTo(keys_migrated_.Add(labels), keys_moved);
   migration_in_progress_.Add(labels).Set(migration_in_progress ? 1 : 0);
+
+  std::lock_guard lock(mu_);
+  gone_.erase(key);
+  // Nodes that have not been joined yet report cluster_state fail and no slots; that is a
+  // cluster being created, not one that is down, so the health series start once it has formed.
+  const bool known = status.cluster_state == "ok" || status.cluster_state == "fail";
+  if (known && status.slots_assigned > 0) formed_.insert(key);
+  if (!formed_.count(key)) return;
+  if (known) {
+    slots_assigned_.Add(labels).Set(status.slots_assigned);
+    slots_ok_.Add(labels).Set(status.slots_ok);
+    state_ok_.Add(labels).Set(status.cluster_state == "ok" ? 1 : 0);
+  } else {
+    // A formed cluster whose nodes cannot be read: no slot is known to be served.
+    slots_ok_.Add(labels).Set(0);
+    state_ok_.Add(labels).Set(0);
+  }
 }
 
 void OperatorMetrics::forgetCluster(const std::string& ns, const std::string& name) {
   auto labels = clusterLabels(ns, name);
+  auto drop = [&labels](auto& family) {
+    if (family.Has(labels)) family.Remove(&family.Add(labels));
+  };
   for (auto* family : {&masters_, &replicas_, &unprotected_, &slots_assigned_, &slots_ok_,
                        &state_ok_, &migration_in_progress_, &last_success_}) {
-    family->Remove(&family->Add(labels));
+    drop(*family);
   }
+  for (auto* family : {&slots_migrated_, &keys_migrated_, &reconciles_, &errors_}) drop(*family);
+  if (duration_.Has(labels)) duration_.Remove(&duration_.Add(labels, kDurationBuckets));
+  std::lock_guard lock(mu_);
+  formed_.erase(ns + "/" + name);
+  gone_.insert(ns + "/" + name);
 }
 
 void OperatorMetrics::observeReconcile(const std::string& ns, const std::string& name,
                                        double seconds, bool error) {
+  {
+    // The pass that found the cluster deleted would otherwise bring its series back.
+    std::lock_guard lock(mu_);
+    if (gone_.count(ns + "/" + name)) return;
+  }
   auto labels = clusterLabels(ns, name);
   reconciles_.Add(labels).Increment();
   if (error) {
@@ -131,10 +162,7 @@ void OperatorMetrics::observeReconcile(const std::string& ns, const std::string&
     auto now = std::chrono::system_clock::now().time_since_epoch();
     last_success_.Add(labels).Set(std::chrono::duration<double>(now).count());
   }
-  duration_
-      .Add(labels, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60,
-                                                           300, 900})
-      .Observe(seconds);
+  duration_.Add(labels, kDurationBuckets).Observe(seconds);
 }
 
 std::string OperatorMetrics::render() const {

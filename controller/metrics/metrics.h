@@ -10,6 +10,8 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "api/types.h"
@@ -21,11 +23,14 @@ class OperatorMetrics {
  public:
   OperatorMetrics();
 
-  // Per-cluster gauges, refreshed after every reconcile pass.
+  // Per-cluster series, refreshed during and after every reconcile pass. slots_moved and
+  // keys_moved are added to the counters. The health series (state, slots) appear once the
+  // cluster has formed, so a cluster being created does not look like one that is down.
   void observeCluster(const api::RedisCluster& cluster, const api::RedisClusterStatus& status,
                       int64_t slots_moved, int64_t keys_moved, bool migration_in_progress);
-  // Counts a pass and its duration per cluster.
+  // Drops every series of a deleted cluster, so its alerts resolve.
   void forgetCluster(const std::string& ns, const std::string& name);
+  // Counts a pass and its duration per cluster (not for a cluster just forgotten).
   void observeReconcile(const std::string& ns, const std::string& name, double seconds, bool error);
   void setQueueDepth(double depth) { queue_depth_.Set(depth); }
   void setLeader(bool leader) { leader_.Set(leader ? 1 : 0); }
@@ -50,6 +55,10 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Gauge& queue_depth_;
   prometheus::Gauge& leader_;
+
+  std::mutex mu_;                 // guards the two sets; worker threads report concurrently
+  std::set<std::string> formed_;  // "ns/name" of clusters seen with slots assigned
+  std::set<std::string> gone_;    // "ns/name" of clusters forgotten since their last pass
 };
 
 // Serves /metrics, /healthz and /readyz until stop(). `ready` decides /readyz.

@@ -34,6 +34,16 @@ std::vector<std::string> splitList(const std::string& text) {
   return out;
 }
 
+// Lower-case alphanumerics, '-' and '.', starting and ending alphanumeric, at most 253: what the
+// API server accepts as an object name, checked here so a typo fails at start, not at each renew.
+bool isDnsSubdomain(const std::string& text) {
+  if (text.empty() || text.size() > 253) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(text.front()) || !alnum(text.back())) return false;
+  return std::all_of(text.begin(), text.end(),
+                     [&](char c) { return alnum(c) || c == '-' || c == '.'; });
+}
+
 }  // namespace
 
 Result<OperatorFlags> parseOperatorFlags(const std::vector<std::string>& args) {
@@ -56,8 +66,9 @@ Result<OperatorFlags> parseOperatorFlags(const std::vector<std::string>& args) {
       continue;
     }
     static const char* kValueFlags[] = {
-        "--kubeconfig",   "--namespaces", "--leader-elect", "--leader-election-namespace",
-        "--http-address", "--log-level",  "--workers",      "--health-check-interval"};
+        "--kubeconfig",           "--namespaces",   "--leader-elect", "--leader-election-namespace",
+        "--leader-election-id",   "--http-address", "--log-level",    "--workers",
+        "--health-check-interval"};
     if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) == std::end(kValueFlags)) {
       return invalidArgument("unknown flag '" + flag + "'; see --help");
     }
@@ -73,6 +84,12 @@ Result<OperatorFlags> parseOperatorFlags(const std::vector<std::string>& args) {
       ASSIGN_OR_RETURN(flags.leader_elect, parseBool(flag, value));
     } else if (flag == "--leader-election-namespace") {
       flags.leader_election_namespace = value;
+    } else if (flag == "--leader-election-id") {
+      if (!isDnsSubdomain(value)) {
+        return invalidArgument("--leader-election-id: \"" + value +
+                               "\" is not a valid Lease name (lower-case DNS subdomain)");
+      }
+      flags.leader_election_id = value;
     } else if (flag == "--http-address") {
       flags.http_address = value;
     } else if (flag == "--log-level") {
@@ -99,6 +116,8 @@ flags:
   --namespaces a,b                  watch only these namespaces (default: all)
   --leader-elect true|false         elect a leader through a Lease (default true)
   --leader-election-namespace NS    namespace of the Lease (default: own namespace or default)
+  --leader-election-id NAME         name of the Lease (default slotkeeper-leader); operators
+                                    sharing a namespace need different names
   --http-address HOST:PORT          serve /metrics /healthz /readyz (default 127.0.0.1:8080)
   --log-level debug|info|warn|error (default info)
   --workers N                       clusters reconciled in parallel (default 4)

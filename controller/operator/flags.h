@@ -13,8 +13,9 @@ struct OperatorFlags {
   std::string kubeconfig;               // empty: in-cluster config, then $KUBECONFIG
   std::vector<std::string> namespaces;  // empty: all namespaces
   bool leader_elect = true;
-  std::string leader_election_namespace;        // empty: the pod's namespace, else "default"
-  std::string http_address = "127.0.0.1:8080";  // /metrics /healthz /readyz
+  std::string leader_election_namespace;  // empty: the pod's namespace, else "default"
+  std::string leader_election_id = "slotkeeper-leader";  // the Lease's name
+  std::string http_address = "127.0.0.1:8080";           // /metrics /healthz /readyz
   std::string log_level = "info";
   int workers = 4;
   std::chrono::seconds health_check_interval{30};

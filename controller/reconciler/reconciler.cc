@@ -108,7 +108,8 @@ ClusterReconciler::ClusterReconciler(kube::KubeClient& client, kube::EventRecord
 void ClusterReconciler::event(Pass& pass, kube::EventType type, std::string_view reason,
                               const std::string& msg) {
   Status s = events_.record(pass.object, type, reason, msg);
-  if (!s.isOk()) log::debug("event not recorded", {{"cluster", pass.key}, {"error", s.toString()}});
+  // Warn: a missing RBAC rule for events would otherwise go unnoticed.
+  if (!s.isOk()) log::warn("event not recorded", {{"cluster", pass.key}, {"error", s.toString()}});
 }
 
 Status ClusterReconciler::applyOwnedResources(Pass& pass) {
@@ -355,11 +356,15 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcileOnce(
   kube::splitObjectKey(key, &ns, &name);
   auto object = client_.get(kube::kRedisClusters.in(ns).named(name));
   if (!object.isOk() && object.status().code() == StatusCode::kNotFound) {
+    if (on_gone_) on_gone_(ns, name);
     return std::chrono::milliseconds(0);  // deleted: owner references clean up the rest
   }
   if (!object.isOk()) return object.status();
   ASSIGN_OR_RETURN(auto cluster, api::decodeRedisCluster(*object));
-  if (!cluster.deletion_timestamp.empty()) return std::chrono::milliseconds(0);
+  if (!cluster.deletion_timestamp.empty()) {
+    if (on_gone_) on_gone_(ns, name);
+    return std::chrono::milliseconds(0);
+  }
 
   pass.object = std::move(object).value();
   pass.cluster = cluster;

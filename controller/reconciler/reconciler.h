@@ -31,10 +31,14 @@ using StatusObserver =
     std::function<void(const api::RedisCluster& cluster, const api::RedisClusterStatus& status,
                        int64_t slots_moved, int64_t keys_moved, bool in_progress)>;
 
+// Told when a pass finds its RedisCluster deleted (or being deleted), so its metrics go too.
+using GoneObserver = std::function<void(const std::string& ns, const std::string& name)>;
+
 class ClusterReconciler final : public op::KeyReconciler {
  public:
   ClusterReconciler(kube::KubeClient& client, kube::EventRecorder& events, Clock& clock,
                     ReconcilerOptions options, StatusObserver observer = {});
+  void setGoneObserver(GoneObserver on_gone) { on_gone_ = std::move(on_gone); }
 
   Result<std::chrono::milliseconds> reconcile(const std::string& key,
                                               const std::atomic<bool>& stopping) override;
@@ -62,6 +66,7 @@ class ClusterReconciler final : public op::KeyReconciler {
   Clock& clock_;
   ReconcilerOptions options_;
   StatusObserver observer_;
+  GoneObserver on_gone_;
 };
 
 }  // namespace slotkeeper::reconciler

@@ -56,17 +56,62 @@ TEST(OperatorMetrics, MigrationCountersAddTheDeltaOfEachReport) {
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_migration_in_progress" + labels + " 0"));
 }
 
-TEST(OperatorMetrics, ForgettingAClusterDropsItsGauges) {
+TEST(OperatorMetrics, ForgettingAClusterDropsEverySeriesAndIgnoresItsLastPass) {
   OperatorMetrics m;
   api::RedisClusterStatus s;
+  s.cluster_state = "fail";
+  s.slots_assigned = 16384;
   m.observeCluster(clusterNamed("shop", "gone"), s, 0, 0, false);
+  m.observeReconcile("shop", "gone", 0.1, false);
   m.observeCluster(clusterNamed("shop", "kept"), s, 0, 0, false);
   m.forgetCluster("shop", "gone");
+  // The manager reports the pass that found the object deleted after the reconciler forgot it.
+  m.observeReconcile("shop", "gone", 0.1, false);
   const std::string text = m.render();
-  EXPECT_EQ(text.find(R"(slotkeeper_cluster_masters{namespace="shop",rediscluster="gone"})"),
+  EXPECT_EQ(text.find(R"(rediscluster="gone")"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(slotkeeper_cluster_state_ok{namespace="shop",rediscluster="kept"} 0)"),
             std::string::npos);
-  EXPECT_NE(text.find(R"(slotkeeper_cluster_masters{namespace="shop",rediscluster="kept"})"),
+
+  // A cluster created again under the same name is tracked again.
+  m.observeCluster(clusterNamed("shop", "gone"), s, 0, 0, false);
+  m.observeReconcile("shop", "gone", 0.1, false);
+  EXPECT_NE(
+      m.render().find(R"(slotkeeper_reconcile_total{namespace="shop",rediscluster="gone"} 1)"),
+      std::string::npos);
+}
+
+TEST(OperatorMetrics, AClusterBeingCreatedHasNoHealthSeriesUntilItHasFormed) {
+  OperatorMetrics m;
+  const auto c = clusterNamed("shop", "new");
+  api::RedisClusterStatus creating;  // pods starting: nothing observed yet
+  creating.cluster_state = "unknown";
+  m.observeCluster(c, creating, 0, 0, true);
+  creating.cluster_state = "fail";  // nodes up but not joined: no slot assigned anywhere
+  m.observeCluster(c, creating, 0, 0, true);
+  std::string text = m.render();
+  EXPECT_EQ(text.find(R"(slotkeeper_cluster_state_ok{namespace="shop",rediscluster="new"})"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find(R"(slotkeeper_cluster_slots_ok{namespace="shop",rediscluster="new"})"),
             std::string::npos);
+
+  api::RedisClusterStatus formed;
+  formed.cluster_state = "ok";
+  formed.slots_assigned = formed.slots_ok = 16384;
+  m.observeCluster(c, formed, 0, 0, false);
+  EXPECT_TRUE(
+      hasLine(m.render(), R"(slotkeeper_cluster_state_ok{namespace="shop",rediscluster="new"} 1)"));
+
+  // Once formed, nodes that cannot be read count as down, not as unknown.
+  api::RedisClusterStatus unreadable;
+  unreadable.cluster_state = "unknown";
+  m.observeCluster(c, unreadable, 0, 0, false);
+  text = m.render();
+  EXPECT_TRUE(
+      hasLine(text, R"(slotkeeper_cluster_state_ok{namespace="shop",rediscluster="new"} 0)"))
+      << text;
+  EXPECT_TRUE(
+      hasLine(text, R"(slotkeeper_cluster_slots_ok{namespace="shop",rediscluster="new"} 0)"));
 }
 
 TEST(OperatorMetrics, OperatorSeriesAndBuildInfo) {
