@@ -71,7 +71,8 @@ fi
 # 5. the operator pod runs locked down.
 deployment=$(render --show-only templates/deployment.yaml)
 for needle in 'runAsNonRoot: true' 'readOnlyRootFilesystem: true' 'allowPrivilegeEscalation: false' \
-  'path: /healthz' 'path: /readyz' '- --leader-elect=true' 'memory: 256Mi'; do
+  'path: /healthz' 'path: /readyz' '- --leader-elect=true' '- --leader-election-id=slotkeeper' \
+  'memory: 256Mi'; do
   if grep -qF -- "$needle" <<<"$deployment"; then
     pass "deployment has $needle"
   else
@@ -97,8 +98,19 @@ expect_refused workers --set workers=0
 expect_refused watchNamespaces --set 'watchNamespaces={Bad_Name}'
 expect_refused for --set alerts.masterWithoutReplica.for=soon
 expect_refused replicaCoun --set replicaCoun=2
+expect_refused leaderElection --set replicaCount=2 --set leaderElection.enabled=false
 
-# 7. alert rules: syntax, then behaviour against recorded series.
+# 7. additional alert labels are strings and may override severity without duplicate keys.
+labelled=$(render --set alertRulesConfigMap.enabled=true --set-string alerts.additionalLabels.page=true \
+  --set alerts.additionalLabels.severity=P1 --show-only templates/alert-rules-configmap.yaml)
+if grep -q 'page: "true"' <<<"$labelled" && ! grep -q 'severity: critical' <<<"$labelled" &&
+  [[ $(grep -c 'severity: P1' <<<"$labelled") == 7 ]]; then
+  pass "alerts.additionalLabels: strings, overriding severity"
+else
+  fail "alerts.additionalLabels rendered wrongly"
+fi
+
+# 8. alert rules: syntax, then behaviour against recorded series.
 if promtool check rules deploy/prometheus/slotkeeper-alerts.yaml >/dev/null; then
   pass "promtool check rules"
 else

@@ -64,7 +64,8 @@ class HelmChart {
     return std::string(" --set image.repository=") + OperatorEnv::kChartImageRepository +
            " --set image.tag=" + OperatorEnv::kChartImageTag + " --set 'watchNamespaces={" +
            env_.ns() + "}' --set healthCheckIntervalSeconds=5" +
-           " --set alertRulesConfigMap.enabled=true" +
+           // Pods of the node agent share the host's network: each serves on its own address.
+           " --set 'metrics.host=$(POD_IP)'" + " --set alertRulesConfigMap.enabled=true" +
            " --set alerts.masterWithoutReplica.for=5s --set alerts.operatorDown.for=5s";
   }
 
@@ -305,6 +306,7 @@ TEST(HelmChart, InstallsAlertsOnAnUnprotectedMasterUpgradesAndUninstallsKeepingC
 
   // Upgrade with a changed log level while clients write: a new operator pod with the new flag
   // takes over, and the redis pods and their clients never notice.
+  const std::string first_log = chart.operatorLog();
   auto uids_before = podUids(env);
   ASSERT_EQ(uids_before.size(), 6u);
   std::vector<std::string> seeds;
@@ -346,6 +348,10 @@ TEST(HelmChart, InstallsAlertsOnAnUnprotectedMasterUpgradesAndUninstallsKeepingC
   EXPECT_EQ((*summary)["read_mismatches"], 0);
   EXPECT_EQ((*summary)["verify_missing"], 0);
   EXPECT_GT((*summary)["writes_acked"].get<int64_t>(), 100);
+
+  // The chart's RBAC covered every call either operator pod made (a missing verb is a 403).
+  const std::string log = first_log + chart.operatorLog();
+  EXPECT_EQ(log.find("orbidden"), std::string::npos) << log;
 
   // Uninstall removes the operator and its RBAC; the CRD, the RedisCluster and its pods stay,
   // and Prometheus notices the operator is gone.

@@ -2,6 +2,18 @@
 The alert rule groups, shared by the PrometheusRule and the rules-file ConfigMap. Every
 per-cluster alert carries the RedisCluster's namespace and name as labels.
 */}}
+{{- /*
+Alert labels from (list alertsValues severity [namespace]): severity and, for the operator's own
+alerts, which have no cluster, the release namespace; the user's additionalLabels win over both.
+*/}}
+{{- define "slotkeeper.alertLabels" -}}
+{{- $own := dict "severity" (index . 1) }}
+{{- if gt (len .) 2 }}{{ $_ := set $own "namespace" (index . 2) }}{{ end }}
+{{- $labels := merge (deepCopy (index . 0).additionalLabels) $own }}
+{{- range $k, $v := $labels }}{{ $_ := set $labels $k (toString $v) }}{{ end }}
+{{- toYaml $labels }}
+{{- end }}
+
 {{- define "slotkeeper.alertGroups" -}}
 {{- $a := .Values.alerts }}
 {{- $op := include "slotkeeper.operatorSelector" . -}}
@@ -13,8 +25,7 @@ groups:
         expr: max by (namespace, rediscluster) (slotkeeper_cluster_masters_without_replica) > 0
         for: {{ .for }}
         labels:
-          severity: {{ .severity }}
-          {{- with $a.additionalLabels }}{{ toYaml . | nindent 10 }}{{ end }}
+          {{- include "slotkeeper.alertLabels" (list $a .severity) | nindent 10 }}
         annotations:
           summary: {{ `RedisCluster {{ $labels.namespace }}/{{ $labels.rediscluster }} has {{ $value }} master(s) without a replica` | quote }}
           description: {{ `A master with no linked replica loses its hash slots, and the cluster its coverage, on its next failure. Check the replica pods and the cluster's Degraded condition, or raise spec.replicasPerMaster.` | quote }}
@@ -24,8 +35,7 @@ groups:
         expr: max by (namespace, rediscluster) (slotkeeper_cluster_state_ok) == 0
         for: {{ .for }}
         labels:
-          severity: {{ .severity }}
-          {{- with $a.additionalLabels }}{{ toYaml . | nindent 10 }}{{ end }}
+          {{- include "slotkeeper.alertLabels" (list $a .severity) | nindent 10 }}
         annotations:
           summary: {{ `RedisCluster {{ $labels.namespace }}/{{ $labels.rediscluster }} reports cluster_state fail` | quote }}
           description: {{ `Redis refuses commands while cluster_state is fail: a master is down without a replica to promote, or slots are unassigned.` | quote }}
@@ -35,26 +45,25 @@ groups:
         expr: min by (namespace, rediscluster) (slotkeeper_cluster_slots_ok) < 16384
         for: {{ .for }}
         labels:
-          severity: {{ .severity }}
-          {{- with $a.additionalLabels }}{{ toYaml . | nindent 10 }}{{ end }}
+          {{- include "slotkeeper.alertLabels" (list $a .severity) | nindent 10 }}
         annotations:
           summary: {{ `RedisCluster {{ $labels.namespace }}/{{ $labels.rediscluster }} serves only {{ $value }} of 16384 hash slots` | quote }}
           description: {{ `Keys in the missing slots cannot be read or written. slotkeeper_cluster_slots_assigned tells unassigned slots from slots whose master is failing.` | quote }}
       {{- end }}{{ end }}
       {{- with $a.migrationStalled }}{{ if .enabled }}
       - alert: RedisClusterMigrationStalled
-        # Either counter moving counts as progress: one slot of huge keys moves keys for a long
-        # time before its slot count changes.
+        # In progress for the whole window, and neither counter moved in it. Either counter
+        # moving counts as progress: one slot of huge keys moves keys for a long time before
+        # its slot count changes.
         expr: |-
-          max by (namespace, rediscluster) (slotkeeper_cluster_migration_in_progress) == 1
+          min by (namespace, rediscluster) (min_over_time(slotkeeper_cluster_migration_in_progress[{{ .window }}])) == 1
           unless on (namespace, rediscluster)
             sum by (namespace, rediscluster) (increase(slotkeeper_cluster_slots_migrated_total[{{ .window }}])) > 0
           unless on (namespace, rediscluster)
             sum by (namespace, rediscluster) (increase(slotkeeper_cluster_keys_migrated_total[{{ .window }}])) > 0
         for: {{ .for }}
         labels:
-          severity: {{ .severity }}
-          {{- with $a.additionalLabels }}{{ toYaml . | nindent 10 }}{{ end }}
+          {{- include "slotkeeper.alertLabels" (list $a .severity) | nindent 10 }}
         annotations:
           summary: {{ printf "RedisCluster {{ $labels.namespace }}/{{ $labels.rediscluster }} has moved no slot or key for %s during a migration" .window | quote }}
           description: {{ `A topology change is running but makes no progress. The operator's log and the cluster's Progressing condition say which step it is on; an unreachable node or a MIGRATE timeout on large keys are the usual causes.` | quote }}
@@ -68,8 +77,7 @@ groups:
             == sum by (namespace, rediscluster) (rate(slotkeeper_reconcile_errors_total[10m]))
         for: {{ .for }}
         labels:
-          severity: {{ .severity }}
-          {{- with $a.additionalLabels }}{{ toYaml . | nindent 10 }}{{ end }}
+          {{- include "slotkeeper.alertLabels" (list $a .severity) | nindent 10 }}
         annotations:
           summary: {{ `Every reconcile of RedisCluster {{ $labels.namespace }}/{{ $labels.rediscluster }} fails` | quote }}
           description: {{ `The operator cannot bring the cluster to its spec. Its Events and the operator log give the error.` | quote }}
@@ -81,8 +89,7 @@ groups:
         expr: {{ printf "absent(up{%s} == 1)" $op | quote }}
         for: {{ .for }}
         labels:
-          severity: {{ .severity }}
-          {{- with $a.additionalLabels }}{{ toYaml . | nindent 10 }}{{ end }}
+          {{- include "slotkeeper.alertLabels" (list $a .severity $.Release.Namespace) | nindent 10 }}
         annotations:
           summary: "No slotkeeper operator is up"
           description: {{ `Nothing heals or scales the Redis clusters while the operator is down; the clusters themselves keep serving.` | quote }}
@@ -92,8 +99,7 @@ groups:
         expr: {{ printf "max(slotkeeper_leader{%s}) < 1" $op | quote }}
         for: {{ .for }}
         labels:
-          severity: {{ .severity }}
-          {{- with $a.additionalLabels }}{{ toYaml . | nindent 10 }}{{ end }}
+          {{- include "slotkeeper.alertLabels" (list $a .severity $.Release.Namespace) | nindent 10 }}
         annotations:
           summary: "No slotkeeper operator holds the leader Lease"
           description: {{ `Operator pods are up but none leads, so no cluster is reconciled. Check the Lease in the operator's namespace and its RBAC.` | quote }}
