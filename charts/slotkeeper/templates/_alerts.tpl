@@ -29,6 +29,9 @@ groups:
         annotations:
           summary: {{ `RedisCluster {{ $labels.namespace }}/{{ $labels.rediscluster }} has {{ $value }} master(s) without a replica` | quote }}
           description: {{ `A master with no linked replica loses its hash slots, and the cluster its coverage, on its next failure. Check the replica pods and the cluster's Degraded condition, or raise spec.replicasPerMaster.` | quote }}
+          {{- with $a.runbookUrlBase }}
+          runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "RedisClusterMasterWithoutReplica" | quote }}
+          {{- end }}
       {{- end }}{{ end }}
       {{- with $a.clusterStateNotOk }}{{ if .enabled }}
       - alert: RedisClusterStateNotOk
@@ -39,6 +42,9 @@ groups:
         annotations:
           summary: {{ `RedisCluster {{ $labels.namespace }}/{{ $labels.rediscluster }} reports cluster_state fail` | quote }}
           description: {{ `Redis refuses commands while cluster_state is fail: a master is down without a replica to promote, or slots are unassigned.` | quote }}
+          {{- with $a.runbookUrlBase }}
+          runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "RedisClusterStateNotOk" | quote }}
+          {{- end }}
       {{- end }}{{ end }}
       {{- with $a.slotsNotCovered }}{{ if .enabled }}
       - alert: RedisClusterSlotsNotCovered
@@ -49,6 +55,9 @@ groups:
         annotations:
           summary: {{ `RedisCluster {{ $labels.namespace }}/{{ $labels.rediscluster }} serves only {{ $value }} of 16384 hash slots` | quote }}
           description: {{ `Keys in the missing slots cannot be read or written. slotkeeper_cluster_slots_assigned tells unassigned slots from slots whose master is failing.` | quote }}
+          {{- with $a.runbookUrlBase }}
+          runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "RedisClusterSlotsNotCovered" | quote }}
+          {{- end }}
       {{- end }}{{ end }}
       {{- with $a.migrationStalled }}{{ if .enabled }}
       - alert: RedisClusterMigrationStalled
@@ -67,6 +76,9 @@ groups:
         annotations:
           summary: {{ printf "RedisCluster {{ $labels.namespace }}/{{ $labels.rediscluster }} has moved no slot or key for %s during a migration" .window | quote }}
           description: {{ `A topology change is running but makes no progress. The operator's log and the cluster's Progressing condition say which step it is on; an unreachable node or a MIGRATE timeout on large keys are the usual causes.` | quote }}
+          {{- with $a.runbookUrlBase }}
+          runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "RedisClusterMigrationStalled" | quote }}
+          {{- end }}
       {{- end }}{{ end }}
       {{- with $a.reconcileFailing }}{{ if .enabled }}
       - alert: RedisClusterReconcileFailing
@@ -81,6 +93,9 @@ groups:
         annotations:
           summary: {{ `Every reconcile of RedisCluster {{ $labels.namespace }}/{{ $labels.rediscluster }} fails` | quote }}
           description: {{ `The operator cannot bring the cluster to its spec. Its Events and the operator log give the error.` | quote }}
+          {{- with $a.runbookUrlBase }}
+          runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "RedisClusterReconcileFailing" | quote }}
+          {{- end }}
       {{- end }}{{ end }}
   - name: slotkeeper-operator
     rules:
@@ -93,6 +108,9 @@ groups:
         annotations:
           summary: "No slotkeeper operator is up"
           description: {{ `Nothing heals or scales the Redis clusters while the operator is down; the clusters themselves keep serving.` | quote }}
+          {{- with $a.runbookUrlBase }}
+          runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "SlotkeeperOperatorDown" | quote }}
+          {{- end }}
       {{- end }}{{ end }}
       {{- with $a.operatorNotLeading }}{{ if .enabled }}
       - alert: SlotkeeperOperatorNotLeading
@@ -103,5 +121,8 @@ groups:
         annotations:
           summary: "No slotkeeper operator holds the leader Lease"
           description: {{ `Operator pods are up but none leads, so no cluster is reconciled. Check the Lease in the operator's namespace and its RBAC.` | quote }}
+          {{- with $a.runbookUrlBase }}
+          runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "SlotkeeperOperatorNotLeading" | quote }}
+          {{- end }}
       {{- end }}{{ end }}
 {{- end }}
