@@ -294,6 +294,18 @@ Status LoadGenerator::start(const std::vector<std::string>& seeds, const std::st
   return Status::ok();
 }
 
+std::string loadProblems(const nlohmann::json& summary, int64_t min_writes) {
+  std::string problems;
+  for (const char* field :
+       {"failed_commands", "read_mismatches", "verify_missing", "verify_wrong"}) {
+    int64_t count = summary.value(field, int64_t{-1});
+    if (count != 0) problems += std::string(field) + "=" + std::to_string(count) + " ";
+  }
+  int64_t acked = summary.value("writes_acked", int64_t{0});
+  if (acked < min_writes) problems += "writes_acked=" + std::to_string(acked) + " ";
+  return problems;
+}
+
 Result<nlohmann::json> LoadGenerator::finish() {
   std::ofstream(stop_file_) << "stop\n";
   int status = 0;

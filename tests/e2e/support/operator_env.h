@@ -88,6 +88,11 @@ class OperatorEnv {
   std::vector<pid_t> background_pids_;
 };
 
+// What went wrong for the load generator's clients, from its summary: failed commands, reads
+// that returned another value, keys missing or wrong at the final check, or fewer than
+// `min_writes` acknowledged writes. Empty when the load ran clean.
+std::string loadProblems(const nlohmann::json& summary, int64_t min_writes);
+
 // A running go-redis ClusterClient load generator (tests/loadgen), stopped via its stop file.
 class LoadGenerator {
  public:
