@@ -26,48 +26,12 @@ readonly SCALE_PATH="/apis/redis.slotkeeper.io/v1alpha1/namespaces/${NS}/rediscl
 
 RUN_DIR=""
 KEEP_RUN_DIR=0
-PASSED=0
-FAILED=0
-FAILED_NAMES=()
-LAST_OUTPUT=""
+# shellcheck source=../lib/checks.sh
+source "${REPO_DIR}/tests/lib/checks.sh"
 
 log() { printf 'crd-validation: %s\n' "$*" >&2; }
 kc() { kubectl --kubeconfig "${RUN_DIR}/kubeconfig" --request-timeout=15s "$@"; }
 kn() { kc -n "${NS}" "$@"; }
-
-# fail_check <message>: explain why the current check failed (returns 1).
-fail_check() { printf '    %s\n' "$*" >&2; return 1; }
-
-# must <command...>: run a command; on failure report it and return 1.
-must() {
-  if ! LAST_OUTPUT="$("$@" 2>&1)"; then
-    fail_check "failed: $* -> ${LAST_OUTPUT}"
-    return 1
-  fi
-}
-
-# wait_for <description> <command...>: retry until success or WAIT_TIMEOUT seconds pass.
-wait_for() {
-  local what="$1" deadline=$((SECONDS + WAIT_TIMEOUT))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || fail_check "timed out after ${WAIT_TIMEOUT}s waiting for ${what}" || return 1
-    sleep 0.5
-  done
-}
-
-# run_check <name> <function>: run one check, record and print the result.
-run_check() {
-  local name="$1" fn="$2" start=${SECONDS}
-  if "${fn}"; then
-    PASSED=$((PASSED + 1))
-    printf 'PASS %-52s (%ds)\n' "${name}" "$((SECONDS - start))"
-  else
-    FAILED=$((FAILED + 1))
-    FAILED_NAMES+=("${name}")
-    printf 'FAIL %-52s (%ds)\n' "${name}" "$((SECONDS - start))"
-  fi
-}
 
 # field <object> <jsonpath>: one field of a RedisCluster in the test namespace.
 field() { kn get rediscluster "$1" -o "jsonpath={$2}"; }

@@ -32,18 +32,8 @@ readonly BUILD_JOBS="${SLOTKEEPER_BUILD_JOBS:-2}"
 log() { printf 'build-tools: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# find_go prints the go command to use.
-find_go() {
-  if [[ -n "${GO:-}" ]]; then
-    printf '%s\n' "${GO}"
-  elif command -v go >/dev/null 2>&1; then
-    command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    printf '%s\n' /usr/local/go/bin/go
-  else
-    die "no go toolchain found (set GO=/path/to/go)"
-  fi
-}
+# shellcheck source=../lib/go.sh
+source "${SCRIPT_DIR}/../lib/go.sh"
 
 # module_version <go.mod> <module path>: the version required in go.mod,
 # read without invoking go so that the warm path stays instant.

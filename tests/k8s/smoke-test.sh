@@ -19,53 +19,14 @@ K8S_LOG_TAG=k8s-smoke
 source "${SCRIPT_DIR}/lib.sh"
 
 readonly WAIT_TIMEOUT=60
+# shellcheck source=../lib/checks.sh
+source "${SCRIPT_DIR}/../lib/checks.sh"
 RUN_DIR=""
 KEEP_RUN_DIR=0
-PASSED=0
-FAILED=0
-FAILED_NAMES=()
 STARTED_PIDS=()
 TORN_DOWN=0
 
 kc() { kubectl --kubeconfig "${RUN_DIR}/kubeconfig" --request-timeout=15s "$@"; }
-
-# fail_check <message>: explain why the current check failed (returns 1).
-fail_check() { printf '    %s\n' "$*" >&2; return 1; }
-
-# must <command...>: run a command; on failure report it and return 1. Checks
-# run inside `if`, where set -e does not apply, so every step uses
-# `must ... || return 1`.
-must() {
-  local out
-  if ! out="$("$@" 2>&1)"; then
-    fail_check "failed: $* -> ${out}"
-    return 1
-  fi
-}
-
-# wait_for <description> <command...>: retry a command until it succeeds or
-# WAIT_TIMEOUT seconds pass.
-wait_for() {
-  local what="$1" deadline=$((SECONDS + WAIT_TIMEOUT))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || fail_check "timed out after ${WAIT_TIMEOUT}s waiting for ${what}" || return 1
-    sleep 0.5
-  done
-}
-
-# run_check <name> <function>: run one check, record and print the result.
-run_check() {
-  local name="$1" fn="$2" start=${SECONDS}
-  if "${fn}"; then
-    PASSED=$((PASSED + 1))
-    printf 'PASS %-34s (%ds)\n' "${name}" "$((SECONDS - start))"
-  else
-    FAILED=$((FAILED + 1))
-    FAILED_NAMES+=("${name}")
-    printf 'FAIL %-34s (%ds)\n' "${name}" "$((SECONDS - start))"
-  fi
-}
 
 # ---------------------------------------------------------------- checks
 

@@ -25,17 +25,8 @@ readonly BUILD_JOBS="${SLOTKEEPER_BUILD_JOBS:-2}"
 log() { printf 'loadgen-build: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-find_go() {
-  if [[ -n "${GO:-}" ]]; then
-    printf '%s\n' "${GO}"
-  elif command -v go >/dev/null 2>&1; then
-    command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    printf '%s\n' /usr/local/go/bin/go
-  else
-    die "no go toolchain found (set GO=/path/to/go)"
-  fi
-}
+# shellcheck source=../lib/go.sh
+source "${SCRIPT_DIR}/../lib/go.sh"
 
 # source_hash: 16 hex digits of sha256 over the names and contents of the
 # files that define the build, computed without invoking go.
