@@ -1,6 +1,7 @@
 // describeStep: one line per plan step, for logs, events and the CLI's dry run.
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "topology/plan.h"
 
@@ -72,8 +73,40 @@ std::string describeOne(const ForgetStep& s) {
          (s.reachable ? " on every member, then reset it" : " on every member (unreachable)");
 }
 
-std::string describeOne(const WaitForAgreementStep&) {
-  return "wait until every node agrees on the slot map";
+// "a, b, c" or "a, b, c and 4 more": a barrier over a big cluster still fits on a line.
+std::string nodeList(const std::vector<std::string>& items) {
+  constexpr size_t kShown = 3;
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < kShown; ++i) out += (i ? ", " : "") + items[i];
+  if (items.size() > kShown) out += " and " + std::to_string(items.size() - kShown) + " more";
+  return out;
+}
+
+std::string describeOne(const WaitForAgreementStep& s) {
+  if (s.waitsForEverything()) return "wait until every node agrees on the slot map";
+  std::vector<std::string> parts;
+  if (!s.joined.empty()) parts.push_back(nodeList(s.joined) + " and every member know one another");
+  if (s.slot_map == WaitForAgreementStep::SlotViews::kMasters) {
+    parts.push_back("the masters agree on the slot map");
+  } else if (s.slot_map == WaitForAgreementStep::SlotViews::kEveryMember) {
+    parts.push_back("every member agrees on the slot map");
+  }
+  if (!s.serving.empty()) parts.push_back("cluster_state:ok on " + nodeList(s.serving));
+  if (!s.replica_links.empty()) {
+    std::vector<std::string> links;
+    for (const auto& l : s.replica_links) {
+      links.push_back(l.replica_address + " -> " + nodeLabel(l.master_address, l.master_id));
+    }
+    parts.push_back("both ends see the replica links " + nodeList(links));
+  }
+  if (!s.forgotten.empty()) {
+    std::vector<std::string> ids;
+    for (const auto& id : s.forgotten) ids.push_back(shortId(id));
+    parts.push_back("no member lists " + nodeList(ids));
+  }
+  std::string out = "wait until ";
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? "; " : "") + parts[i];
+  return out;
 }
 
 }  // namespace

@@ -66,8 +66,38 @@ struct ForgetStep {
   bool reachable = false;
 };
 
-// Barrier: every member reports the same slot map and cluster_state:ok.
-struct WaitForAgreementStep {};
+// A replica link a barrier waits for: the replica names the master as its own, and the master
+// lists the replica as one of its replicas.
+struct ReplicaLink {
+  std::string replica_address;
+  std::string master_address;
+  std::string master_id;
+};
+
+// Barrier between phases. Each field adds one condition, so a barrier waits only for what the
+// steps after it rely on; a barrier with no condition at all waits for full agreement (every
+// member knows every member and every role, one slot map everywhere, cluster_state:ok).
+struct WaitForAgreementStep {
+  // Whose view of the slot map must match every master's own claim (no open slot either).
+  enum class SlotViews { kNone, kMasters, kEveryMember };
+
+  // Each of these nodes and every member know one another by id, handshake finished: until
+  // then a node refuses SETSLOT and REPLICATE that name the other one.
+  std::vector<std::string> joined;
+  SlotViews slot_map = SlotViews::kNone;
+  // These nodes report cluster_state:ok once every slot has an owner. A master that joined
+  // moments ago stays "fail" for a while (Redis's rejoin delay) and answers CLUSTERDOWN,
+  // to clients and to the RESTORE-ASKING of a MIGRATE alike.
+  std::vector<std::string> serving;
+  std::vector<ReplicaLink> replica_links;
+  // Ids no member may list any more.
+  std::vector<std::string> forgotten;
+
+  bool waitsForEverything() const {
+    return joined.empty() && slot_map == SlotViews::kNone && serving.empty() &&
+           replica_links.empty() && forgotten.empty();
+  }
+};
 
 using Step = std::variant<SettleSlotStep, MeetStep, AssignSlotsStep, MoveSlotsStep,
                           DetachReplicaStep, ReplicateStep, ForgetStep, WaitForAgreementStep>;

@@ -1,7 +1,7 @@
 // makePlan: validate the request, refuse what is unsafe now, settle open slots, and otherwise
 // order the steps that take the observed cluster to the desired shape:
 // join -> assign uncovered slots -> move slots -> replicate -> forget, each phase followed by a
-// wait for agreement.
+// wait for the agreement the later phases need.
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -154,12 +154,11 @@ Status checkNoOrphanKeys(const ClusterView& view, const MasterChoice& choice) {
 
 // ---- The steps of a convergence plan ----
 
-// Appends one phase and the barrier after it; an empty phase adds nothing.
-void appendPhase(Plan& plan, std::vector<Step> steps) {
-  if (steps.empty()) return;
-  for (auto& step : steps) plan.steps.push_back(std::move(step));
-  plan.steps.push_back(WaitForAgreementStep{});
-}
+// One phase of a convergence plan and the barrier that follows it.
+struct Phase {
+  std::vector<Step> steps;
+  WaitForAgreementStep barrier;
+};
 
 bool contains(const std::vector<int>& list, int value) {
   return std::find(list.begin(), list.end(), value) != list.end();
@@ -296,15 +295,66 @@ std::vector<Step> forgetSteps(const ClusterView& view) {
   return steps;
 }
 
+// What each barrier waits for: what its own phase changed, as far as the next phases rely on it.
+// Nodes met in the join phase must know every member before anything names them; moves need the
+// masters to agree on the slot map and each receiving master to serve; a new replica only needs
+// its link seen from both ends, and to serve. The plan's last barrier also covers what callers rely
+// on once it returns: when slots changed hands, every member sees the same slot map and every
+// desired node serves.
 Result<Plan> planConvergence(const ClusterView& view, const MasterChoice& choice,
                              const DesiredShape& desired) {
-  Plan plan;
-  appendPhase(plan, joinSteps(view, choice));
   ASSIGN_OR_RETURN(SlotSteps slots, slotSteps(view, choice));
-  appendPhase(plan, std::move(slots.assigns));
-  appendPhase(plan, std::move(slots.moves));
-  appendPhase(plan, replicaSteps(view, choice, desired));
-  appendPhase(plan, forgetSteps(view));
+  Phase join{joinSteps(view, choice), {}};
+  Phase assign{std::move(slots.assigns), {}};
+  Phase move{std::move(slots.moves), {}};
+  Phase replicate{replicaSteps(view, choice, desired), {}};
+  Phase forget{forgetSteps(view), {}};
+
+  for (const auto& step : join.steps) {
+    if (const auto* meet = std::get_if<MeetStep>(&step)) {
+      join.barrier.joined.push_back(meet->address);
+    }
+  }
+  assign.barrier.slot_map = WaitForAgreementStep::SlotViews::kMasters;
+  move.barrier.slot_map = WaitForAgreementStep::SlotViews::kMasters;
+  for (const auto& step : replicate.steps) {
+    const auto& r = std::get<ReplicateStep>(step);
+    replicate.barrier.replica_links.push_back({r.address, r.master_address, r.master_id});
+    // A node turning into a replica switches its cluster_state on its next cron tick.
+    replicate.barrier.serving.push_back(r.address);
+  }
+  for (const auto& step : forget.steps) {
+    forget.barrier.forgotten.push_back(std::get<ForgetStep>(step).node_id);
+  }
+
+  // The barrier right before the moves also waits for every receiving master to serve.
+  Phase* before_moves = !assign.steps.empty() ? &assign : !join.steps.empty() ? &join : nullptr;
+  if (before_moves != nullptr) {
+    std::set<std::string> targets;
+    for (const auto& step : move.steps) {
+      targets.insert(std::get<MoveSlotsStep>(step).target_address);
+    }
+    before_moves->barrier.serving.assign(targets.begin(), targets.end());
+  }
+
+  std::vector<Phase*> phases;
+  for (Phase* phase : {&join, &assign, &move, &replicate, &forget}) {
+    if (!phase->steps.empty()) phases.push_back(phase);
+  }
+  if (!assign.steps.empty() || !move.steps.empty()) {
+    WaitForAgreementStep& last = phases.back()->barrier;
+    last.slot_map = WaitForAgreementStep::SlotViews::kEveryMember;
+    last.serving.clear();
+    for (int i = 0; i < view.desired_count; ++i) {
+      last.serving.push_back(view.nodes[static_cast<size_t>(i)].address());
+    }
+  }
+
+  Plan plan;
+  for (Phase* phase : phases) {
+    for (auto& step : phase->steps) plan.steps.push_back(std::move(step));
+    plan.steps.push_back(std::move(phase->barrier));
+  }
   return plan;
 }
 

@@ -144,6 +144,37 @@ std::string label(const std::string& address, const std::string& id) {
   return id == idOf(std::stoi(port)) ? port : port + "?" + id;
 }
 
+std::string portList(const std::vector<std::string>& addresses) {
+  std::string out;
+  for (const auto& a : addresses) out += (out.empty() ? "" : ",") + portOf(a);
+  return out;
+}
+
+// "wait all" for a full barrier, else each condition: "wait joined 7003 serving 7003",
+// "wait slots masters", "wait links 7003->7000", "wait forgotten 7003".
+std::string waitSignature(const WaitForAgreementStep& w) {
+  if (w.waitsForEverything()) return "wait all";
+  std::string out = "wait";
+  if (!w.joined.empty()) out += " joined " + portList(w.joined);
+  if (w.slot_map == WaitForAgreementStep::SlotViews::kMasters) out += " slots masters";
+  if (w.slot_map == WaitForAgreementStep::SlotViews::kEveryMember) out += " slots everyone";
+  if (!w.serving.empty()) out += " serving " + portList(w.serving);
+  if (!w.replica_links.empty()) {
+    std::string links;
+    for (const auto& l : w.replica_links) {
+      links += (links.empty() ? "" : ",") + portOf(l.replica_address) + "->" +
+               label(l.master_address, l.master_id);
+    }
+    out += " links " + links;
+  }
+  if (!w.forgotten.empty()) {
+    std::string ids;
+    for (const auto& id : w.forgotten) ids += (ids.empty() ? "" : ",") + id.substr(4, 4);
+    out += " forgotten " + ids;
+  }
+  return out;
+}
+
 std::string signature(const Step& step) {
   if (auto* s = std::get_if<SettleSlotStep>(&step)) {
     std::string holders;
@@ -171,7 +202,7 @@ std::string signature(const Step& step) {
   if (auto* s = std::get_if<ForgetStep>(&step)) {
     return "forget " + label(s->address, s->node_id) + (s->reachable ? "" : " unreachable");
   }
-  return "wait";
+  return waitSignature(std::get<WaitForAgreementStep>(step));
 }
 
 std::vector<std::string> signatures(const Plan& plan) {
@@ -335,39 +366,48 @@ PlanCase refused(std::string name, ObservedCluster observed, DesiredShape desire
 
 std::vector<PlanCase> planCases() {
   std::vector<PlanCase> cases;
-  cases.push_back(planned("forms three masters from empty nodes",
-                          cluster({}, fresh(ports(7000, 7002))), shape(3, 0, ports(7000, 7002)),
-                          {"meet 7001 via 7000", "meet 7002 via 7000", "wait", "assign 7000 0-5461",
-                           "assign 7001 5462-10922", "assign 7002 10923-16383", "wait"}));
+  cases.push_back(
+      planned("forms three masters from empty nodes", cluster({}, fresh(ports(7000, 7002))),
+              shape(3, 0, ports(7000, 7002)),
+              {"meet 7001 via 7000", "meet 7002 via 7000", "wait joined 7001,7002",
+               "assign 7000 0-5461", "assign 7001 5462-10922", "assign 7002 10923-16383",
+               "wait slots everyone serving 7000,7001,7002"}));
   cases.push_back(planned(
       "forms three masters with one replica each", cluster({}, fresh(ports(7000, 7005))),
       shape(3, 1, ports(7000, 7005)),
       {"meet 7001 via 7000", "meet 7002 via 7000", "meet 7003 via 7000", "meet 7004 via 7000",
-       "meet 7005 via 7000", "wait", "assign 7000 0-5461", "assign 7001 5462-10922",
-       "assign 7002 10923-16383", "wait", "replicate 7003 -> 7000", "replicate 7004 -> 7001",
-       "replicate 7005 -> 7002", "wait"}));
-  cases.push_back(planned(
-      "adds a replica to each of three masters", cluster(evenThree(), fresh(ports(7003, 7005))),
-      shape(3, 1, ports(7000, 7005)),
-      {"meet 7003 via 7000", "meet 7004 via 7000", "meet 7005 via 7000", "wait",
-       "replicate 7003 -> 7000", "replicate 7004 -> 7001", "replicate 7005 -> 7002", "wait"}));
+       "meet 7005 via 7000", "wait joined 7001,7002,7003,7004,7005", "assign 7000 0-5461",
+       "assign 7001 5462-10922", "assign 7002 10923-16383", "wait slots masters",
+       "replicate 7003 -> 7000", "replicate 7004 -> 7001", "replicate 7005 -> 7002",
+       "wait slots everyone serving 7000,7001,7002,7003,7004,7005 links "
+       "7003->7000,7004->7001,7005->7002"}));
+  cases.push_back(planned("adds a replica to each of three masters",
+                          cluster(evenThree(), fresh(ports(7003, 7005))),
+                          shape(3, 1, ports(7000, 7005)),
+                          {"meet 7003 via 7000", "meet 7004 via 7000", "meet 7005 via 7000",
+                           "wait joined 7003,7004,7005", "replicate 7003 -> 7000",
+                           "replicate 7004 -> 7001", "replicate 7005 -> 7002",
+                           "wait serving 7003,7004,7005 links 7003->7000,7004->7001,7005->7002"}));
   cases.push_back(
       planned("adds a fourth master taking one contiguous range from an end of each master",
               cluster(evenThree(), fresh({7003})), shape(4, 0, ports(7000, 7003)),
-              {"meet 7003 via 7000", "wait", "move 7000->7003 4096-5461",
-               "move 7001->7003 5462-6826", "move 7002->7003 10923-12287", "wait"}));
+              {"meet 7003 via 7000", "wait joined 7003 serving 7003", "move 7000->7003 4096-5461",
+               "move 7001->7003 5462-6826", "move 7002->7003 10923-12287",
+               "wait slots everyone serving 7000,7001,7002,7003"}));
   cases.push_back(
       planned("removes the fourth master by draining it into its neighbours and forgetting it",
               cluster({Node(7000).slots("0-4095"), Node(7001).slots("4096-8191"),
                        Node(7002).slots("8192-12287"), Node(7003).slots("12288-16383")}),
               shape(3, 0, ports(7000, 7002)),
               {"move 7003->7000 13653-15018", "move 7003->7001 15019-16383",
-               "move 7003->7002 12288-13652", "wait", "forget 7003", "wait"}));
+               "move 7003->7002 12288-13652", "wait slots masters", "forget 7003",
+               "wait slots everyone serving 7000,7001,7002 forgotten 7003"}));
   cases.push_back(planned("finishes an interrupted scale-out moving only the missing slots",
                           cluster({Node(7000).slots("0-4095"), Node(7001).slots("5462-10922"),
                                    Node(7002).slots("10923-16383"), Node(7003).slots("4096-5461")}),
                           shape(4, 0, ports(7000, 7003)),
-                          {"move 7001->7003 5462-6826", "move 7002->7003 10923-12287", "wait"}));
+                          {"move 7001->7003 5462-6826", "move 7002->7003 10923-12287",
+                           "wait slots everyone serving 7000,7001,7002,7003"}));
   cases.push_back(
       planned("leaves a converged cluster alone",
               cluster(plus(evenThree(), {Node(7003).replicaOf(7000), Node(7004).replicaOf(7001),
@@ -382,46 +422,51 @@ std::vector<PlanCase> planCases() {
       "settles an open slot by finishing the move to a master that stays",
       cluster({Node(7000).slots("0-5461").migrating(4096, 7003), Node(7001).slots("5462-10922"),
                Node(7002).slots("10923-16383"), Node(7003).importing(4096, 7000)}),
-      shape(4, 0, ports(7000, 7003)), {"settle 4096 -> 7003 finish (7000)", "wait"}));
+      shape(4, 0, ports(7000, 7003)), {"settle 4096 -> 7003 finish (7000)", "wait all"}));
   cases.push_back(planned(
       "finishes a move whose destination already owns the slot",
       cluster({Node(7000).slots("0-5461").migrating(4096, 7003), Node(7001).slots("5462-10922"),
                Node(7002).slots("10923-16383"), Node(7003).slots("4096")}),
-      shape(4, 0, ports(7000, 7003)), {"settle 4096 -> 7003 finish (7000)", "wait"}));
+      shape(4, 0, ports(7000, 7003)), {"settle 4096 -> 7003 finish (7000)", "wait all"}));
   cases.push_back(planned(
       "rolls an open slot back when the destination is leaving",
       cluster({Node(7000).slots("0-5461").migrating(4096, 7003), Node(7001).slots("5462-10922"),
                Node(7002).slots("10923-16383"), Node(7003).importing(4096, 7000)}),
-      shape(3, 0, ports(7000, 7002)), {"settle 4096 -> 7000 rollback (7003)", "wait"}));
+      shape(3, 0, ports(7000, 7002)), {"settle 4096 -> 7000 rollback (7003)", "wait all"}));
   cases.push_back(
       planned("rolls an open slot back when the importing node is unreachable",
               cluster({Node(7000).slots("0-5461").migrating(4096, 7003).migrating(17, 7003),
                        Node(7001).slots("5462-10922"), Node(7002).slots("10923-16383"),
                        Node(7003).unreachable()}),
               shape(3, 0, ports(7000, 7002)),
-              {"settle 17 -> 7000 rollback ()", "settle 4096 -> 7000 rollback ()", "wait"}));
+              {"settle 17 -> 7000 rollback ()", "settle 4096 -> 7000 rollback ()", "wait all"}));
   cases.push_back(
       planned("re-points replicas attached to the wrong master",
               cluster(plus(evenThree(), {Node(7003).replicaOf(7000), Node(7004).replicaOf(7000),
                                          Node(7005).replicaOf(7001)})),
-              shape(3, 1, ports(7000, 7005)), {"replicate 7004 -> 7002", "wait"}));
+              shape(3, 1, ports(7000, 7005)),
+              {"replicate 7004 -> 7002", "wait serving 7004 links 7004->7002"}));
   cases.push_back(planned(
       "places each new replica in another failure domain than its master",
       cluster({Node(7000).slots("0-5461").domain("a"), Node(7001).slots("5462-10922").domain("b"),
                Node(7002).slots("10923-16383").domain("c")},
               {Node(7003).domain("a"), Node(7004), Node(7005)}),
       withDomains(shape(3, 1, ports(7000, 7005)), {{7004, "b"}, {7005, "c"}}),
-      {"meet 7003 via 7000", "meet 7004 via 7000", "meet 7005 via 7000", "wait",
-       "replicate 7003 -> 7002", "replicate 7004 -> 7000", "replicate 7005 -> 7001", "wait"}));
+      {"meet 7003 via 7000", "meet 7004 via 7000", "meet 7005 via 7000",
+       "wait joined 7003,7004,7005", "replicate 7003 -> 7002", "replicate 7004 -> 7000",
+       "replicate 7005 -> 7001",
+       "wait serving 7003,7004,7005 links 7003->7002,7004->7000,7005->7001"}));
   cases.push_back(planned(
       "spreads new masters over failure domains",
       cluster({}, {Node(7000).domain("a"), Node(7001).domain("a"), Node(7002).domain("b"),
                    Node(7003).domain("b"), Node(7004).domain("c"), Node(7005).domain("c")}),
       shape(3, 1, ports(7000, 7005)),
       {"meet 7001 via 7000", "meet 7002 via 7000", "meet 7003 via 7000", "meet 7004 via 7000",
-       "meet 7005 via 7000", "wait", "assign 7000 0-5461", "assign 7002 5462-10922",
-       "assign 7004 10923-16383", "wait", "replicate 7001 -> 7004", "replicate 7003 -> 7000",
-       "replicate 7005 -> 7002", "wait"}));
+       "meet 7005 via 7000", "wait joined 7001,7002,7003,7004,7005", "assign 7000 0-5461",
+       "assign 7002 5462-10922", "assign 7004 10923-16383", "wait slots masters",
+       "replicate 7001 -> 7004", "replicate 7003 -> 7000", "replicate 7005 -> 7002",
+       "wait slots everyone serving 7000,7001,7002,7003,7004,7005 links "
+       "7001->7004,7003->7000,7005->7002"}));
   cases.push_back(planned(
       "keeps the promoted pod as master of its shard after a failover",
       cluster({Node(7000).replicaOf(7001), Node(7001).slots("0-5461"),
@@ -434,8 +479,9 @@ std::vector<PlanCase> planCases() {
                Node(7002).slots("5462-16383"), Node(7003).replicaOf(7002),
                Node(7004).replicaOf(7000), Node(7005).replicaOf(7002)}),
       withShards(shape(3, 1, ports(7000, 7005)), {{7000, 7001}, {7002, 7003}, {7004, 7005}}),
-      {"detach 7004", "meet 7004 via 7000", "wait", "move 7002->7004 5462-10922", "wait",
-       "replicate 7005 -> 7004", "wait"}));
+      {"detach 7004", "meet 7004 via 7000", "wait joined 7004 serving 7004",
+       "move 7002->7004 5462-10922", "wait slots masters", "replicate 7005 -> 7004",
+       "wait slots everyone serving 7000,7001,7002,7003,7004,7005 links 7005->7004"}));
   cases.push_back(
       planned("adds a shard in operator mode with its first node as master",
               cluster(plus(evenThree(), {Node(7003).replicaOf(7000), Node(7004).replicaOf(7001),
@@ -443,60 +489,70 @@ std::vector<PlanCase> planCases() {
                       fresh({7010, 7011})),
               withShards(shape(4, 1, {7000, 7001, 7002, 7003, 7004, 7005, 7010, 7011}),
                          {{7000, 7003}, {7001, 7004}, {7002, 7005}, {7010, 7011}}),
-              {"meet 7010 via 7000", "meet 7011 via 7000", "wait", "move 7000->7010 4096-5461",
-               "move 7001->7010 5462-6826", "move 7002->7010 10923-12287", "wait",
-               "replicate 7011 -> 7010", "wait"}));
-  cases.push_back(planned(
-      "drains a master that stays as a replica and re-points it after the drain",
-      cluster({Node(7000).slots("0-4095"), Node(7001).slots("4096-8191"),
-               Node(7002).slots("8192-12287"), Node(7003).slots("12288-16383")},
-              fresh({7004, 7005})),
-      shape(3, 1, ports(7000, 7005)),
-      {"meet 7004 via 7000", "meet 7005 via 7000", "wait", "move 7003->7000 13653-15018",
-       "move 7003->7001 15019-16383", "move 7003->7002 12288-13652", "wait",
-       "replicate 7003 -> 7000", "replicate 7004 -> 7001", "replicate 7005 -> 7002", "wait"}));
-  cases.push_back(planned(
-      "forgets replicas that are no longer wanted",
-      cluster(plus(evenThree(), {Node(7003).replicaOf(7000), Node(7004).replicaOf(7001),
-                                 Node(7005).replicaOf(7002)})),
-      shape(3, 0, ports(7000, 7002)), {"forget 7003", "forget 7004", "forget 7005", "wait"}));
+              {"meet 7010 via 7000", "meet 7011 via 7000", "wait joined 7010,7011 serving 7010",
+               "move 7000->7010 4096-5461", "move 7001->7010 5462-6826",
+               "move 7002->7010 10923-12287", "wait slots masters", "replicate 7011 -> 7010",
+               "wait slots everyone serving 7000,7001,7002,7003,7004,7005,7010,7011 links "
+               "7011->7010"}));
   cases.push_back(
-      planned("forgets a failed replica that is gone and re-points its replacement",
-              cluster(plus(evenThree(), {Node(7003).replicaOf(7000).unreachable(),
-                                         Node(7004).replicaOf(7001), Node(7005).replicaOf(7002)}),
-                      fresh({7006})),
-              shape(3, 1, {7000, 7001, 7002, 7004, 7005, 7006}),
-              {"meet 7006 via 7000", "wait", "replicate 7006 -> 7000", "wait",
-               "forget 7003 unreachable", "wait"}));
+      planned("drains a master that stays as a replica and re-points it after the drain",
+              cluster({Node(7000).slots("0-4095"), Node(7001).slots("4096-8191"),
+                       Node(7002).slots("8192-12287"), Node(7003).slots("12288-16383")},
+                      fresh({7004, 7005})),
+              shape(3, 1, ports(7000, 7005)),
+              {"meet 7004 via 7000", "meet 7005 via 7000",
+               "wait joined 7004,7005 serving 7000,7001,7002", "move 7003->7000 13653-15018",
+               "move 7003->7001 15019-16383", "move 7003->7002 12288-13652", "wait slots masters",
+               "replicate 7003 -> 7000", "replicate 7004 -> 7001", "replicate 7005 -> 7002",
+               "wait slots everyone serving 7000,7001,7002,7003,7004,7005 links "
+               "7003->7000,7004->7001,7005->7002"}));
+  cases.push_back(
+      planned("forgets replicas that are no longer wanted",
+              cluster(plus(evenThree(), {Node(7003).replicaOf(7000), Node(7004).replicaOf(7001),
+                                         Node(7005).replicaOf(7002)})),
+              shape(3, 0, ports(7000, 7002)),
+              {"forget 7003", "forget 7004", "forget 7005", "wait forgotten 7003,7004,7005"}));
+  cases.push_back(planned(
+      "forgets a failed replica that is gone and re-points its replacement",
+      cluster(plus(evenThree(), {Node(7003).replicaOf(7000).unreachable(),
+                                 Node(7004).replicaOf(7001), Node(7005).replicaOf(7002)}),
+              fresh({7006})),
+      shape(3, 1, {7000, 7001, 7002, 7004, 7005, 7006}),
+      {"meet 7006 via 7000", "wait joined 7006", "replicate 7006 -> 7000",
+       "wait serving 7006 links 7006->7000", "forget 7003 unreachable", "wait forgotten 7003"}));
   cases.push_back(
       planned("assigns slots nobody owns to the master with the fewest slots",
               cluster({Node(7000).slots("0-5461"), Node(7001).slots("5462-10922"), Node(7002)}),
-              shape(3, 0, ports(7000, 7002)), {"assign 7002 10923-16383", "wait"}));
+              shape(3, 0, ports(7000, 7002)),
+              {"assign 7002 10923-16383", "wait slots everyone serving 7000,7001,7002"}));
   cases.push_back(
       planned("assigns lost slots and rebalances in one plan",
               cluster({Node(7000).slots("0-8191"), Node(7001).slots("8192-12287"), Node(7002)}),
               shape(3, 0, ports(7000, 7002)),
-              {"assign 7002 12288-16383", "wait", "move 7000->7001 6827-8191",
-               "move 7000->7002 0-1364", "wait"}));
+              {"assign 7002 12288-16383", "wait slots masters serving 7001,7002",
+               "move 7000->7001 6827-8191", "move 7000->7002 0-1364",
+               "wait slots everyone serving 7000,7001,7002"}));
   cases.push_back(planned("meets again a node whose address changed",
                           cluster({Node(7000).slots("0-5461"), Node(7001).slots("5462-10922"),
                                    Node(7002).slots("10923-16383").at(7009).unreachable(),
                                    Node(7002).slots("10923-16383")}),
-                          shape(3, 0, ports(7000, 7002)), {"meet 7002 via 7000", "wait"}));
-
-  cases.push_back(planned("forms a cluster whose nodes were already met by an interrupted run",
-                          cluster({Node(7000), Node(7001)}, fresh({7002})),
                           shape(3, 0, ports(7000, 7002)),
-                          {"meet 7002 via 7000", "wait", "assign 7000 0-5461",
-                           "assign 7001 5462-10922", "assign 7002 10923-16383", "wait"}));
-  cases.push_back(
-      planned("turns replicas into masters when six masters without replicas are wanted",
-              cluster(plus(evenThree(), {Node(7003).replicaOf(7000), Node(7004).replicaOf(7001),
-                                         Node(7005).replicaOf(7002)})),
-              shape(6, 0, ports(7000, 7005)),
-              {"detach 7003", "meet 7003 via 7000", "detach 7004", "meet 7004 via 7000",
-               "detach 7005", "meet 7005 via 7000", "wait", "move 7000->7003 0-2730",
-               "move 7001->7004 5462-8191", "move 7002->7005 10923-13652", "wait"}));
+                          {"meet 7002 via 7000", "wait joined 7002"}));
+
+  cases.push_back(planned(
+      "forms a cluster whose nodes were already met by an interrupted run",
+      cluster({Node(7000), Node(7001)}, fresh({7002})), shape(3, 0, ports(7000, 7002)),
+      {"meet 7002 via 7000", "wait joined 7002", "assign 7000 0-5461", "assign 7001 5462-10922",
+       "assign 7002 10923-16383", "wait slots everyone serving 7000,7001,7002"}));
+  cases.push_back(planned(
+      "turns replicas into masters when six masters without replicas are wanted",
+      cluster(plus(evenThree(), {Node(7003).replicaOf(7000), Node(7004).replicaOf(7001),
+                                 Node(7005).replicaOf(7002)})),
+      shape(6, 0, ports(7000, 7005)),
+      {"detach 7003", "meet 7003 via 7000", "detach 7004", "meet 7004 via 7000", "detach 7005",
+       "meet 7005 via 7000", "wait joined 7003,7004,7005 serving 7003,7004,7005",
+       "move 7000->7003 0-2730", "move 7001->7004 5462-8191", "move 7002->7005 10923-13652",
+       "wait slots everyone serving 7000,7001,7002,7003,7004,7005"}));
   cases.push_back(planned(
       "grows three masters with replicas to four, keeping every existing link",
       cluster(
@@ -508,9 +564,10 @@ std::vector<PlanCase> planCases() {
       // Both new nodes are in domain a, so the new pair shares it: existing links are kept
       // rather than re-pointed to dodge the clash.
       shape(4, 1, ports(7000, 7007)),
-      {"meet 7006 via 7000", "meet 7007 via 7000", "wait", "move 7000->7006 4096-5461",
-       "move 7001->7006 5462-6826", "move 7002->7006 10923-12287", "wait", "replicate 7007 -> 7006",
-       "wait"}));
+      {"meet 7006 via 7000", "meet 7007 via 7000", "wait joined 7006,7007 serving 7006",
+       "move 7000->7006 4096-5461", "move 7001->7006 5462-6826", "move 7002->7006 10923-12287",
+       "wait slots masters", "replicate 7007 -> 7006",
+       "wait slots everyone serving 7000,7001,7002,7003,7004,7005,7006,7007 links 7007->7006"}));
   cases.push_back(planned(
       "removes a shard in operator mode: drains its master, forgets both pods",
       cluster({Node(7000).slots("0-4095"), Node(7001).replicaOf(7000),
@@ -519,7 +576,8 @@ std::vector<PlanCase> planCases() {
                Node(7006).slots("12288-16383"), Node(7007).replicaOf(7006)}),
       withShards(shape(3, 1, ports(7000, 7005)), {{7000, 7001}, {7002, 7003}, {7004, 7005}}),
       {"move 7006->7000 13653-15018", "move 7006->7002 15019-16383", "move 7006->7004 12288-13652",
-       "wait", "forget 7007", "forget 7006", "wait"}));
+       "wait slots masters", "forget 7007", "forget 7006",
+       "wait slots everyone serving 7000,7001,7002,7003,7004,7005 forgotten 7007,7006"}));
 
   // Refusals: the request is wrong.
   cases.push_back(refused("refuses fewer than three masters", cluster({}, fresh({7000, 7001})),
@@ -725,6 +783,19 @@ TEST(DescribeStep, WritesOneReadableLinePerStepKind) {
   EXPECT_EQ(describeStep(SettleSlotStep{42, addr(7000), idOf(7000), {}, false}),
             "settle slot 42: roll back to 127.0.0.1:7000 (node7000)");
   EXPECT_EQ(describeStep(WaitForAgreementStep{}), "wait until every node agrees on the slot map");
+  WaitForAgreementStep joined;
+  joined.joined = {addr(7003), addr(7004), addr(7005), addr(7006)};
+  joined.serving = {addr(7003)};
+  EXPECT_EQ(describeStep(joined),
+            "wait until 127.0.0.1:7003, 127.0.0.1:7004, 127.0.0.1:7005 and 1 more and every "
+            "member know one another; cluster_state:ok on 127.0.0.1:7003");
+  WaitForAgreementStep links;
+  links.slot_map = WaitForAgreementStep::SlotViews::kMasters;
+  links.replica_links = {{addr(7003), addr(7000), idOf(7000)}};
+  links.forgotten = {idOf(7009)};
+  EXPECT_EQ(describeStep(links),
+            "wait until the masters agree on the slot map; both ends see the replica links "
+            "127.0.0.1:7003 -> 127.0.0.1:7000 (node7000); no member lists node7009");
   SlotSet scattered;
   for (int s = 0; s < 20; s += 2) scattered.add(s);
   EXPECT_EQ(describeStep(AssignSlotsStep{addr(7000), "", scattered}),
