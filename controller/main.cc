@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -36,6 +37,14 @@ std::string processIdentity() {
   }
   std::random_device rd;
   return base + "_" + std::to_string(rd() % 100000);
+}
+
+// CLIENT SETNAME takes no spaces or newlines; anything outside [A-Za-z0-9._-] becomes '_'.
+std::string clientNameSafe(std::string name) {
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
+  }
+  return name;
 }
 
 std::string ownNamespace() {
@@ -96,9 +105,14 @@ int main(int argc, char** argv) {
   kube::EventRecorder events(**client, "slotkeeper", clock, identity);
   metrics::OperatorMetrics metrics;
   reconciler::ReconcilerOptions options;
-  options.health_check_interval = flags->health_check_interval;
+  options.decide.health_check_interval = flags->health_check_interval;
+  // Every Redis connection carries the process identity, so a node's CLIENT LIST tells which
+  // operator process (leader or not) is talking to it.
+  options.snapshot.connect.client_name = "slotkeeper-" + clientNameSafe(identity);
+  reconciler::LiveKubePort kube_port(**client, events, "slotkeeper");
+  reconciler::HiredisPort redis_port;
   reconciler::ClusterReconciler reconciler(
-      **client, events, clock, options,
+      kube_port, redis_port, clock, options,
       [&metrics](const api::RedisCluster& c, const api::RedisClusterStatus& s, int64_t slots,
                  int64_t keys,
                  bool in_progress) { metrics.observeCluster(c, s, slots, keys, in_progress); });
@@ -116,6 +130,7 @@ int main(int argc, char** argv) {
   manager_options.leader_election_id = flags->leader_election_id;
   manager_options.identity = identity;
   op::Manager manager(**client, reconciler, clock, manager_options);
+  kube_port.setCache(&manager);
   manager.setObservers(
       [&metrics](const std::string& key, double seconds, bool error) {
         std::string ns, name;

@@ -9,10 +9,11 @@
 namespace slotkeeper::api {
 
 std::vector<std::string_view> allReasons() {
-  return {kReasonReconciled,        kReasonCreatingCluster, kReasonScalingOut,
-          kReasonScalingIn,         kReasonMigratingSlots,  kReasonFixingOpenSlots,
-          kReasonAttachingReplicas, kReasonWaitingForPods,  kReasonUnprotectedMasters,
-          kReasonInvalidSpec,       kReasonClusterDown,     kReasonOperationFailed};
+  return {kReasonReconciled,        kReasonCreatingCluster,  kReasonScalingOut,
+          kReasonScalingIn,         kReasonMigratingSlots,   kReasonFixingOpenSlots,
+          kReasonAttachingReplicas, kReasonWaitingForPods,   kReasonUnprotectedMasters,
+          kReasonInvalidSpec,       kReasonClusterDown,      kReasonOperationFailed,
+          kReasonPodsUnschedulable, kReasonSecretUnavailable};
 }
 
 bool isValidReason(std::string_view reason) {

@@ -29,6 +29,8 @@ inline constexpr std::string_view kReasonUnprotectedMasters = "UnprotectedMaster
 inline constexpr std::string_view kReasonInvalidSpec = "InvalidSpec";
 inline constexpr std::string_view kReasonClusterDown = "ClusterDown";
 inline constexpr std::string_view kReasonOperationFailed = "OperationFailed";
+inline constexpr std::string_view kReasonPodsUnschedulable = "PodsUnschedulable";
+inline constexpr std::string_view kReasonSecretUnavailable = "SecretUnavailable";
 
 // Every reason above, for tests and for checks that a reason is one of ours.
 std::vector<std::string_view> allReasons();

@@ -95,6 +95,7 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
     migrate_keys.push_back(std::move(keys));
   }
   if (migrates.empty()) return Status::ok();
+  RETURN_IF_ERROR(checkWriteFence(options));
   ASSIGN_OR_RETURN(auto replies, holder.pipeline(migrates));
   failpoint("move.keys-batch");
 
@@ -112,6 +113,7 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
     }
     if (r.isErrorWithPrefix("BUSYKEY")) {
       RETURN_IF_ERROR(checkBusyKeys(holder, destination, migrate_keys[i], policy, slot));
+      RETURN_IF_ERROR(checkWriteFence(options));
       log::warn(
           "keys already on destination; replacing identical or stale copies",
           {{"slot", slot}, {"source", holder.address()}, {"destination", destination.address()}});
@@ -137,6 +139,11 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
 }
 
 }  // namespace
+
+Status checkWriteFence(const MoveOptions& options) {
+  if (!options.may_write || options.may_write()) return Status::ok();
+  return aborted("write fence: this process may no longer write to the cluster");
+}
 
 Status migrateSlotKeys(NodeClient& holder, NodeClient& destination, const std::vector<int>& slots,
                        const MoveOptions& options, BusyKeyPolicy policy, MoveCounters* counters) {
@@ -178,11 +185,13 @@ Status moveSlots(const MoveNode& source, const MoveNode& target,
   }
   for (const auto& wave : chunk(slots, static_cast<size_t>(options.slots_per_wave))) {
     if (should_stop && should_stop()) return aborted("stopped between slot waves");
+    RETURN_IF_ERROR(checkWriteFence(options));
     RETURN_IF_ERROR(target.client->clusterSetSlotsImporting(wave, source.id));
     RETURN_IF_ERROR(source.client->clusterSetSlotsMigrating(wave, target.id));
     failpoint("move.slots-opened");
     RETURN_IF_ERROR(migrateSlotKeys(*source.client, *target.client, wave, options,
                                     BusyKeyPolicy::kReplaceIfEqual, counters));
+    RETURN_IF_ERROR(checkWriteFence(options));
     RETURN_IF_ERROR(assignSlotsEverywhere(target, others, wave));
     counters->slots_moved += static_cast<int64_t>(wave.size());
   }

@@ -21,7 +21,15 @@ struct MoveOptions {
   int slots_per_pipeline = 128;  // slots whose keys are fetched and migrated per round trip
   std::chrono::milliseconds migrate_timeout{60000};
   std::string password;  // AUTH for MIGRATE when the cluster has requirepass
+  // The write fence, asked before every batch of writes (SETSLOT, MIGRATE): false stops the
+  // move at once with Aborted, leaving the current wave's slots open for whoever holds the
+  // right to write next to settle. Empty = always allowed (the CLI). Must be thread-safe:
+  // parallel moves ask it from their own threads.
+  std::function<bool()> may_write;
 };
+
+// Aborted, unless `options` allows writing now.
+Status checkWriteFence(const MoveOptions& options);
 
 // Shared, thread-safe progress counters (several moves may run in parallel).
 struct MoveCounters {

@@ -177,6 +177,20 @@ Status LeaderElector::release() {
   return Status::ok();
 }
 
+void LeaderElector::noteLeaseHeldFrom(Clock::TimePoint sent) {
+  const auto until = sent + config_.lease_duration;
+  lease_valid_until_ns_.store(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(until.time_since_epoch()).count());
+}
+
+bool LeaderElector::holdsLeaseFor(std::chrono::milliseconds margin) const {
+  if (!leading_.load()) return false;
+  const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          (clock_.now() + margin).time_since_epoch())
+                          .count();
+  return now_ns < lease_valid_until_ns_.load();
+}
+
 bool LeaderElector::waitFor(std::stop_token stop, std::chrono::milliseconds d) {
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, stop, d, [] { return false; });
@@ -187,8 +201,12 @@ void LeaderElector::run(std::stop_token stop) {
   const nlohmann::json fields = {{"lease", config_.lease_namespace + "/" + config_.lease_name},
                                  {"identity", config_.identity}};
   while (!stop.stop_requested()) {
+    const Clock::TimePoint sent = clock_.now();
     auto acquired = tryAcquireOrRenew();
-    if (acquired.isOk() && *acquired) break;
+    if (acquired.isOk() && *acquired) {
+      noteLeaseHeldFrom(sent);
+      break;
+    }
     if (!acquired.isOk()) {
       log::warn("leader election attempt failed",
                 {{"lease", fields["lease"]}, {"error", acquired.status().toString()}});
@@ -210,9 +228,11 @@ void LeaderElector::lead(std::stop_token stop) {
   }
   Clock::TimePoint last_renewal = clock_.now();
   while (waitFor(stop, config_.retry_period)) {
+    const Clock::TimePoint sent = clock_.now();
     auto renewed = tryAcquireOrRenew();
     if (renewed.isOk() && *renewed) {
       last_renewal = clock_.now();
+      noteLeaseHeldFrom(sent);
       continue;
     }
     if (renewed.isOk()) break;  // someone else holds it now
@@ -221,6 +241,7 @@ void LeaderElector::lead(std::stop_token stop) {
     if (clock_.now() - last_renewal >= config_.renew_deadline) break;
   }
   leading_.store(false);
+  lease_valid_until_ns_.store(0);
   work_stop.request_stop();
   if (worker.joinable()) worker.join();
   if (stop.stop_requested() && config_.release_on_cancel) {

@@ -93,8 +93,16 @@ class LeaderElector {
   bool isLeader() const { return leading_.load(); }
   std::string observedLeader() const;
 
+  // The write fence: true while this candidate leads and its lease, counted from when the
+  // last successful acquire or renew was *sent*, outlasts now + `margin` on the local
+  // monotonic clock. A standby takes over only a full lease duration after it last saw the
+  // record change, which is later than that send, so work that checks this before every
+  // write and finishes within `margin` can never overlap a successor's.
+  bool holdsLeaseFor(std::chrono::milliseconds margin) const;
+
  private:
   void noteObserved(const std::optional<LeaseRecord>& record);
+  void noteLeaseHeldFrom(Clock::TimePoint sent);
   bool waitFor(std::stop_token stop, std::chrono::milliseconds d);
   void lead(std::stop_token stop);
 
@@ -103,6 +111,8 @@ class LeaderElector {
   LeaderCallbacks callbacks_;
   Clock& clock_;
   std::atomic<bool> leading_{false};
+  // Monotonic time (ns since the clock's epoch) until which the lease is surely ours.
+  std::atomic<int64_t> lease_valid_until_ns_{0};
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;

@@ -3,25 +3,51 @@
 #include <thread>
 
 #include "common/log.h"
-#include "kube/leader_election.h"
-#include "reconciler/membership.h"
+#include "resources/metadata.h"
 
 namespace slotkeeper::op {
 namespace {
 
-constexpr const char* kManagedBySelector = "app.kubernetes.io/managed-by=slotkeeper";
+using nlohmann::json;
 
-std::string ownerKey(const nlohmann::json& object) {
-  const auto& meta = object.value("metadata", nlohmann::json::object());
-  const auto& labels = meta.value("labels", nlohmann::json::object());
-  auto it = labels.find(reconciler::kClusterLabel);
+std::string managedBySelector() {
+  return std::string(resources::kLabelManagedBy) + "=" + std::string(resources::kManagerName);
+}
+
+std::string ownerKey(const json& object) {
+  const auto& meta = object.value("metadata", json::object());
+  const auto& labels = meta.value("labels", json::object());
+  auto it = labels.find(std::string(resources::kLabelCluster));
   if (it == labels.end() || !it->is_string()) return "";
   return meta.value("namespace", "") + "/" + it->get<std::string>();
 }
 
+const json& field(const json& object, const char* name) {
+  static const json kNull;
+  auto it = object.find(name);
+  return it == object.end() ? kNull : *it;
+}
+
+// The parts of an object a reconcile pass reads. A RedisCluster's status is written by the
+// operator itself, so it is left out: otherwise every status write would start a new pass.
+json relevantParts(const json& object) {
+  const json& meta = field(object, "metadata");
+  json parts = {{"generation", field(meta, "generation")},
+                {"labels", field(meta, "labels")},
+                {"annotations", field(meta, "annotations")},
+                {"deletionTimestamp", field(meta, "deletionTimestamp")},
+                {"spec", field(object, "spec")}};
+  if (object.value("kind", "") != "RedisCluster") parts["status"] = field(object, "status");
+  return parts;
+}
+
 }  // namespace
 
-Manager::Manager(kube::KubeClient& client, KeyReconciler& reconciler, Clock& clock,
+bool wakesReconcile(const json& old_object, const json& new_object) {
+  return relevantParts(old_object) != relevantParts(new_object);
+}
+
+Manager::Manager(kube::KubeClient& client, kube::KeyReconciler& reconciler, Clock& clock,
                  ManagerOptions options)
     : client_(client),
       reconciler_(reconciler),
@@ -36,7 +62,7 @@ Manager::~Manager() {
   stopInformers();
 }
 
-void Manager::enqueueOwner(const nlohmann::json& object) {
+void Manager::enqueueOwner(const json& object) {
   std::string key = ownerKey(object);
   if (!key.empty()) queue_.add(key);
 }
@@ -44,63 +70,115 @@ void Manager::enqueueOwner(const nlohmann::json& object) {
 void Manager::startInformers() {
   std::vector<std::string> namespaces = options_.namespaces;
   if (namespaces.empty()) namespaces.push_back("");
+  std::lock_guard lock(informers_mu_);
+  informer_namespaces_ = namespaces;
   for (const auto& ns : namespaces) {
     kube::ResourceEventHandlers cluster_handlers;
-    cluster_handlers.on_add = [this](const nlohmann::json& o) { queue_.add(kube::objectKey(o)); };
-    cluster_handlers.on_update = [this](const nlohmann::json&, const nlohmann::json& o) {
-      queue_.add(kube::objectKey(o));
+    cluster_handlers.on_add = [this](const json& o) { queue_.add(kube::objectKey(o)); };
+    cluster_handlers.on_update = [this](const json& old_object, const json& o) {
+      if (wakesReconcile(old_object, o)) queue_.add(kube::objectKey(o));
     };
-    cluster_handlers.on_delete = [this](const nlohmann::json& o) {
-      queue_.add(kube::objectKey(o));
-    };
+    cluster_handlers.on_delete = [this](const json& o) { queue_.add(kube::objectKey(o)); };
     cluster_informers_.push_back(std::make_unique<kube::Reflector>(
         client_, kube::kRedisClusters.in(ns), kube::ReflectorOptions{}, cluster_handlers));
 
     kube::ResourceEventHandlers owned_handlers;
-    owned_handlers.on_add = [this](const nlohmann::json& o) { enqueueOwner(o); };
-    owned_handlers.on_update = [this](const nlohmann::json&, const nlohmann::json& o) {
-      enqueueOwner(o);
+    owned_handlers.on_add = [this](const json& o) { enqueueOwner(o); };
+    owned_handlers.on_update = [this](const json& old_object, const json& o) {
+      if (wakesReconcile(old_object, o)) enqueueOwner(o);
     };
-    owned_handlers.on_delete = [this](const nlohmann::json& o) { enqueueOwner(o); };
+    owned_handlers.on_delete = [this](const json& o) { enqueueOwner(o); };
     kube::ReflectorOptions owned_options;
-    owned_options.label_selector = kManagedBySelector;
-    for (const auto& collection : {kube::kStatefulSets, kube::kPods}) {
-      owned_informers_.push_back(std::make_unique<kube::Reflector>(client_, collection.in(ns),
-                                                                   owned_options, owned_handlers));
-    }
+    owned_options.label_selector = managedBySelector();
+    statefulset_informers_.push_back(std::make_unique<kube::Reflector>(
+        client_, kube::kStatefulSets.in(ns), owned_options, owned_handlers));
+    pod_informers_.push_back(std::make_unique<kube::Reflector>(client_, kube::kPods.in(ns),
+                                                               owned_options, owned_handlers));
   }
   for (auto& r : cluster_informers_) r->start();
-  for (auto& r : owned_informers_) r->start();
+  for (auto& r : statefulset_informers_) r->start();
+  for (auto& r : pod_informers_) r->start();
 }
 
 void Manager::stopInformers() {
-  for (auto& r : owned_informers_) r->stop();
+  std::lock_guard lock(informers_mu_);
+  for (auto& r : pod_informers_) r->stop();
+  for (auto& r : statefulset_informers_) r->stop();
   for (auto& r : cluster_informers_) r->stop();
-  owned_informers_.clear();
+  pod_informers_.clear();
+  statefulset_informers_.clear();
   cluster_informers_.clear();
+  informer_namespaces_.clear();
 }
 
 bool Manager::informersSynced() const {
-  for (const auto& r : cluster_informers_) {
-    if (!r->hasSynced()) return false;
-  }
-  for (const auto& r : owned_informers_) {
-    if (!r->hasSynced()) return false;
+  std::lock_guard lock(informers_mu_);
+  for (const auto* list : {&cluster_informers_, &statefulset_informers_, &pod_informers_}) {
+    for (const auto& r : *list) {
+      if (!r->hasSynced()) return false;
+    }
   }
   return !cluster_informers_.empty();
 }
 
-kube::Store* Manager::redisClusterStore(const std::string& ns) {
-  for (size_t i = 0; i < cluster_informers_.size(); ++i) {
-    bool all = options_.namespaces.empty();
-    if (all || options_.namespaces[i] == ns) return &cluster_informers_[i]->store();
+const kube::Reflector* Manager::informerFor(const kube::ResourceRef& collection,
+                                            const std::string& ns) const {
+  auto same_kind = [&](const kube::ResourceRef& known) {
+    return collection.group == known.group && collection.plural == known.plural;
+  };
+  const std::vector<std::unique_ptr<kube::Reflector>>* list = nullptr;
+  if (same_kind(kube::kRedisClusters)) list = &cluster_informers_;
+  if (same_kind(kube::kStatefulSets)) list = &statefulset_informers_;
+  if (same_kind(kube::kPods)) list = &pod_informers_;
+  if (list == nullptr) return nullptr;
+  for (size_t i = 0; i < informer_namespaces_.size() && i < list->size(); ++i) {
+    if (informer_namespaces_[i].empty() || informer_namespaces_[i] == ns) return (*list)[i].get();
   }
   return nullptr;
 }
 
+kube::Store* Manager::redisClusterStore(const std::string& ns) {
+  std::lock_guard lock(informers_mu_);
+  const kube::Reflector* r = informerFor(kube::kRedisClusters, ns);
+  return r == nullptr ? nullptr : &const_cast<kube::Reflector*>(r)->store();
+}
+
+std::optional<json> Manager::get(const kube::ResourceRef& collection, const std::string& ns,
+                                 const std::string& name) const {
+  std::lock_guard lock(informers_mu_);
+  const kube::Reflector* r = informerFor(collection, ns);
+  if (r == nullptr) return std::nullopt;
+  return r->store().get(ns, name);
+}
+
+std::vector<json> Manager::list(const kube::ResourceRef& collection, const std::string& ns,
+                                const std::map<std::string, std::string>& labels) const {
+  std::lock_guard lock(informers_mu_);
+  const kube::Reflector* r = informerFor(collection, ns);
+  if (r == nullptr) return {};
+  std::vector<json> out;
+  for (auto& object : r->store().listByLabels(labels)) {
+    if (object.value("metadata", json::object()).value("namespace", "") == ns) {
+      out.push_back(std::move(object));
+    }
+  }
+  return out;
+}
+
+bool Manager::holdsLeaseFor(std::chrono::milliseconds margin) const {
+  if (!options_.leader_elect) return true;
+  const kube::LeaderElector* elector = elector_.load();
+  return elector != nullptr && elector->holdsLeaseFor(margin);
+}
+
 void Manager::processKey(const std::string& key) {
   auto started = clock_.now();
-  auto result = reconciler_.reconcile(key, stopping_);
+  kube::ReconcileContext context;
+  context.stopping = &stopping_;
+  if (options_.leader_elect) {
+    context.holds_lease_for = [this](std::chrono::milliseconds m) { return holdsLeaseFor(m); };
+  }
+  auto result = reconciler_.reconcile(key, context);
   double seconds = std::chrono::duration<double>(clock_.now() - started).count();
   if (on_reconcile_) on_reconcile_(key, seconds, !result.isOk());
   if (result.isOk()) {
@@ -139,6 +217,10 @@ void Manager::runWorkers(std::stop_token stop) {
   log::info("started leading; starting informers and workers",
             {{"workers", options_.workers}, {"identity", options_.identity}});
   startInformers();
+  // Passes read Kubernetes from the caches, so none runs before they hold the initial lists.
+  while (!informersSynced() && !stop.stop_requested() && !stopping_) {
+    clock_.sleepFor(std::chrono::milliseconds(50));
+  }
   std::vector<std::jthread> workers;
   for (int i = 0; i < std::max(1, options_.workers); ++i) {
     workers.emplace_back([this] { workerLoop(); });
@@ -149,7 +231,7 @@ void Manager::runWorkers(std::stop_token stop) {
   }
   stopping_ = true;
   queue_.shutDown();
-  workers.clear();  // joins: each worker finishes its current key at a safe point
+  workers.clear();  // joins: each worker finishes its current slice at a safe point
   stopInformers();
   leading_ = false;
   if (on_state_) on_state_(false, 0);
@@ -171,7 +253,9 @@ Status Manager::run() {
     log::info("leader observed", {{"leader", id}});
   };
   kube::LeaderElector elector(client_, config, callbacks, clock_);
+  elector_ = &elector;
   elector.run(stop_source_.get_token());
+  elector_ = nullptr;
   return stopping_ ? Status::ok() : unavailable("leadership lost");
 }
 

@@ -1,32 +1,30 @@
 // The controller manager: informers for RedisClusters and the StatefulSets and Pods the
 // operator owns, a work queue of cluster keys, worker threads, and leader election. Several
-// clusters reconcile at once (one worker per key at a time), so a long migration in one
-// never blocks another.
+// clusters reconcile at once (one worker per key at a time); a pass does a bounded slice of
+// work and requeues, so a long migration never holds a worker. Only changes a pass could act
+// on wake it: the operator's own status writes do not (see wakesReconcile).
+// Thread-safe: run() on one thread, stop() and the observers' reads from any.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
 #include "kube/client.h"
+#include "kube/controller.h"
+#include "kube/leader_election.h"
 #include "kube/reflector.h"
 #include "kube/workqueue.h"
 
 namespace slotkeeper::op {
-
-// One reconcile pass for "namespace/name". Returns when to look again (periodic health check
-// or progress polling), or an error whose code decides the retry (DESIGN.md §5).
-class KeyReconciler {
- public:
-  virtual ~KeyReconciler() = default;
-  virtual Result<std::chrono::milliseconds> reconcile(const std::string& key,
-                                                      const std::atomic<bool>& stopping) = 0;
-};
 
 struct ManagerOptions {
   std::vector<std::string> namespaces;  // empty = all namespaces
@@ -37,9 +35,14 @@ struct ManagerOptions {
   std::string identity;  // unique per process
 };
 
-class Manager {
+// Whether an update from `old_object` to `new_object` (a RedisCluster, StatefulSet or Pod) can
+// change what a reconcile pass decides. Status-only writes of a RedisCluster (the operator's
+// own) and resourceVersion-only changes do not. Pure.
+bool wakesReconcile(const nlohmann::json& old_object, const nlohmann::json& new_object);
+
+class Manager final : public kube::ObjectCache {
  public:
-  Manager(kube::KubeClient& client, KeyReconciler& reconciler, Clock& clock,
+  Manager(kube::KubeClient& client, kube::KeyReconciler& reconciler, Clock& clock,
           ManagerOptions options);
   ~Manager();
 
@@ -58,6 +61,12 @@ class Manager {
   size_t queueDepth() const { return queue_.len(); }
   kube::Store* redisClusterStore(const std::string& ns);
 
+  // kube::ObjectCache over the running informers (RedisClusters, StatefulSets, Pods).
+  std::optional<nlohmann::json> get(const kube::ResourceRef& collection, const std::string& ns,
+                                    const std::string& name) const override;
+  std::vector<nlohmann::json> list(const kube::ResourceRef& collection, const std::string& ns,
+                                   const std::map<std::string, std::string>& labels) const override;
+
  private:
   void startInformers();
   void stopInformers();
@@ -65,14 +74,22 @@ class Manager {
   void workerLoop();
   void processKey(const std::string& key);
   void enqueueOwner(const nlohmann::json& object);
+  const kube::Reflector* informerFor(const kube::ResourceRef& collection,
+                                     const std::string& ns) const;
+  bool holdsLeaseFor(std::chrono::milliseconds margin) const;
 
   kube::KubeClient& client_;
-  KeyReconciler& reconciler_;
+  kube::KeyReconciler& reconciler_;
   Clock& clock_;
   ManagerOptions options_;
   kube::WorkQueue queue_;
+  // Guards the informer lists against readers (ObjectCache) while they are started or stopped.
+  mutable std::mutex informers_mu_;
+  std::vector<std::string> informer_namespaces_;  // "" = all; parallel to cluster_informers_
   std::vector<std::unique_ptr<kube::Reflector>> cluster_informers_;
-  std::vector<std::unique_ptr<kube::Reflector>> owned_informers_;
+  std::vector<std::unique_ptr<kube::Reflector>> statefulset_informers_;
+  std::vector<std::unique_ptr<kube::Reflector>> pod_informers_;
+  std::atomic<kube::LeaderElector*> elector_{nullptr};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> leading_{false};
   std::stop_source stop_source_;

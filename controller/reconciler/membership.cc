@@ -30,12 +30,12 @@ Result<PodInfo> podInfoFrom(const nlohmann::json& pod) {
   PodInfo info;
   const auto& meta = pod.value("metadata", nlohmann::json::object());
   info.name = meta.value("name", "");
-  const auto& labels = meta.value("labels", nlohmann::json::object());
-  if (!labels.contains(kShardLabel) || !labels[kShardLabel].is_string()) {
-    return invalidArgument("pod " + info.name + " has no " + kShardLabel + " label");
+  auto shard = resources::shardFromLabels(meta.value("labels", nlohmann::json::object()));
+  if (!shard.has_value()) {
+    return invalidArgument("pod " + info.name + " has no valid " +
+                           std::string(resources::kLabelShard) + " label");
   }
-  ASSIGN_OR_RETURN(info.shard, parseNonNegative(labels[kShardLabel].get<std::string>(),
-                                                "shard label of pod " + info.name));
+  info.shard = *shard;
   auto dash = info.name.rfind('-');
   if (dash == std::string::npos) return invalidArgument("pod " + info.name + " has no ordinal");
   ASSIGN_OR_RETURN(info.ordinal,
@@ -45,6 +45,12 @@ Result<PodInfo> podInfoFrom(const nlohmann::json& pod) {
   info.node_name = pod.value("spec", nlohmann::json::object()).value("nodeName", "");
   info.terminating = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
   info.ready = podIsReady(pod) && !info.ip.empty() && !info.terminating;
+  for (const auto& c : status.value("conditions", nlohmann::json::array())) {
+    if (c.value("type", "") == "PodScheduled" && c.value("status", "") == "False" &&
+        c.value("reason", "") == "Unschedulable") {
+      info.unschedulable_message = c.value("message", "unschedulable");
+    }
+  }
   return info;
 }
 

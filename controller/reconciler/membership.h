@@ -13,13 +13,10 @@
 #include <vector>
 
 #include "common/status.h"
+#include "resources/metadata.h"
 #include "topology/model.h"
 
 namespace slotkeeper::reconciler {
-
-inline constexpr int kRedisPort = 6379;
-inline constexpr const char* kClusterLabel = "redis.slotkeeper.io/cluster";
-inline constexpr const char* kShardLabel = "redis.slotkeeper.io/shard";
 
 // What the reconciler needs of one redis pod.
 struct PodInfo {
@@ -30,7 +27,10 @@ struct PodInfo {
   std::string node_name;  // the Kubernetes node: the failure domain
   bool ready = false;
   bool terminating = false;
-  std::string address() const { return ip + ":" + std::to_string(kRedisPort); }
+  // The scheduler's word when the pod cannot be placed (PodScheduled=False, reason
+  // Unschedulable): its message, e.g. "0/3 nodes are available: ...". Empty otherwise.
+  std::string unschedulable_message;
+  std::string address() const { return ip + ":" + std::to_string(resources::kRedisPort); }
 };
 
 // Reads a pod object; InvalidArgument when it lacks the shard label or an ordinal.

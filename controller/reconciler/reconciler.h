@@ -1,32 +1,36 @@
-// One reconcile pass of a RedisCluster: fetch → owned resources → pods → observe → plan →
-// execute → clean up → status. Every decision that removes something is taken from a fresh
-// read of the live cluster, never from memory.
+// One reconcile pass of a RedisCluster: snapshot → decide → act. The snapshot reads everything
+// once (caches, the Secret, one look at Redis), decide() is pure, and the act layer carries the
+// decision out, running at most one bounded, fenced slice of topology work before requeueing.
+// docs/architecture.md describes the pass and the rules it keeps.
+// Thread-safe: workers call reconcile() concurrently for different keys.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "api/types.h"
 #include "common/clock.h"
-#include "engine/converge.h"
-#include "kube/client.h"
-#include "kube/events.h"
-#include "operator/manager.h"
-#include "reconciler/membership.h"
-#include "reconciler/status_builder.h"
+#include "kube/controller.h"
+#include "reconciler/act.h"
+#include "reconciler/decide.h"
+#include "reconciler/ports.h"
+#include "reconciler/snapshot.h"
 
 namespace slotkeeper::reconciler {
 
 struct ReconcilerOptions {
-  std::chrono::milliseconds health_check_interval{30000};
-  std::chrono::milliseconds pods_poll_interval{2000};
-  std::string field_manager = "slotkeeper";
+  DecideOptions decide;
+  ActOptions act;
+  SnapshotOptions snapshot;
 };
 
-// Told what a pass observed, for metrics: when a topology change starts, as it makes progress
-// (in_progress true), and at the end of every pass. slots_moved and keys_moved are what moved
-// since the previous call, so counters advance while a long migration runs.
+// Told what a pass observed, for metrics: as a topology change makes progress (in_progress
+// true) and at the end of every pass. slots_moved and keys_moved are what moved since the
+// previous call, so counters advance while a long migration runs.
 using StatusObserver =
     std::function<void(const api::RedisCluster& cluster, const api::RedisClusterStatus& status,
                        int64_t slots_moved, int64_t keys_moved, bool in_progress)>;
@@ -34,39 +38,31 @@ using StatusObserver =
 // Told when a pass finds its RedisCluster deleted (or being deleted), so its metrics go too.
 using GoneObserver = std::function<void(const std::string& ns, const std::string& name)>;
 
-class ClusterReconciler final : public op::KeyReconciler {
+class ClusterReconciler final : public kube::KeyReconciler {
  public:
-  ClusterReconciler(kube::KubeClient& client, kube::EventRecorder& events, Clock& clock,
-                    ReconcilerOptions options, StatusObserver observer = {});
+  ClusterReconciler(KubePort& kube, RedisPort& redis, Clock& clock, ReconcilerOptions options,
+                    StatusObserver observer = {});
   void setGoneObserver(GoneObserver on_gone) { on_gone_ = std::move(on_gone); }
 
   Result<std::chrono::milliseconds> reconcile(const std::string& key,
-                                              const std::atomic<bool>& stopping) override;
+                                              const kube::ReconcileContext& context) override;
 
  private:
-  struct Pass;  // the state of one pass, passed between the phases below
+  SnapshotMemory recall(const std::string& key);
+  void remember(const std::string& key, SnapshotMemory memory);
+  void forget(const std::string& key);
+  void recordEvents(const Snapshot& snapshot, const Decision& decision);
+  Status runSlice(const kube::ReconcileContext& context, const Snapshot& snapshot,
+                  Decision& decision, api::RedisClusterStatus* written, SnapshotMemory* memory);
 
-  Result<std::chrono::milliseconds> reconcileOnce(const std::string& key,
-                                                  const std::atomic<bool>& stopping, Pass& pass);
-  Status applyOwnedResources(Pass& pass);
-  Result<std::map<int, int>> readShardSizes(const api::RedisCluster& cluster);
-  Result<std::vector<PodInfo>> readPods(const api::RedisCluster& cluster);
-  Result<std::string> readPassword(const api::RedisCluster& cluster);
-  Status applyStatefulSets(Pass& pass, const std::map<int, int>& replicas);
-  Status runEngine(Pass& pass, const topology::DesiredShape& desired,
-                   const std::atomic<bool>& stopping);
-  Status removeDrainedPods(Pass& pass);
-  Result<LiveObservation> observeLive(Pass& pass, const std::vector<PodInfo>& pods);
-  Status writeStatus(Pass& pass);
-  void reportToObserver(Pass& pass, bool in_progress);
-  void event(Pass& pass, kube::EventType type, std::string_view reason, const std::string& msg);
-
-  kube::KubeClient& client_;
-  kube::EventRecorder& events_;
+  KubePort& kube_;
+  RedisPort& redis_;
   Clock& clock_;
   ReconcilerOptions options_;
   StatusObserver observer_;
   GoneObserver on_gone_;
+  std::mutex mu_;  // guards memory_
+  std::map<std::string, SnapshotMemory> memory_;
 };
 
 }  // namespace slotkeeper::reconciler

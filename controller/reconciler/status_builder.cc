@@ -103,6 +103,35 @@ void fillObservedStatus(const std::vector<PodInfo>& pods, const LiveObservation&
   }
 }
 
+namespace {
+
+int64_t lagSecondsBucket(int64_t seconds) {
+  if (seconds <= 0) return 0;
+  if (seconds <= 5) return 1;
+  if (seconds <= 30) return 2;
+  return 3;
+}
+
+int64_t lagBytesBucket(int64_t bytes) {
+  if (bytes <= 0) return 0;
+  return bytes < (int64_t{1} << 20) ? 1 : 2;
+}
+
+api::RedisClusterStatus withLagBuckets(api::RedisClusterStatus status) {
+  for (auto& n : status.nodes) {
+    n.lag_seconds = lagSecondsBucket(n.lag_seconds);
+    n.lag_bytes = lagBytesBucket(n.lag_bytes);
+  }
+  return status;
+}
+
+}  // namespace
+
+bool statusChangedForUsers(const api::RedisClusterStatus& before,
+                           const api::RedisClusterStatus& after) {
+  return withLagBuckets(before) != withLagBuckets(after);
+}
+
 bool shapeSatisfied(const api::RedisClusterStatus& status, int masters, int replicas) {
   return status.masters == masters && status.ready_masters == masters &&
          status.ready_replicas == masters * replicas && status.replicas == masters * replicas &&

@@ -24,6 +24,12 @@ struct LiveObservation {
 void fillObservedStatus(const std::vector<PodInfo>& pods, const LiveObservation& live,
                         api::RedisClusterStatus* status);
 
+// Whether `after` differs from `before` in anything a user would care about. Replication lag
+// counts by the bucket it falls in (0, 1-5, 5-30, 30+ seconds; 0, under 1 MiB, more bytes), so
+// lag that flickers between 0 and 1 s at rest writes nothing. Pure.
+bool statusChangedForUsers(const api::RedisClusterStatus& before,
+                           const api::RedisClusterStatus& after);
+
 // True when the live cluster has exactly `masters` masters, each with `replicas` linked
 // replicas, all slots ok and cluster_state ok.
 bool shapeSatisfied(const api::RedisClusterStatus& status, int masters, int replicas);

@@ -134,16 +134,23 @@ Status HiredisNodeClient::reconnect() {
     return unavailable(address_ + ": setting the command timeout: " + ctx->errstr);
   }
   ctx_ = std::move(ctx);
-  if (options_.password.empty()) return Status::ok();
-
-  ASSIGN_OR_RETURN(std::vector<Reply> replies, roundTrip({{"AUTH", options_.password}}));
-  const Reply& reply = replies[0];
-  if (!reply.isError() || reply.str.find(kNoPasswordConfigured) != std::string::npos) {
-    return Status::ok();
+  if (!options_.password.empty()) {
+    ASSIGN_OR_RETURN(std::vector<Reply> replies, roundTrip({{"AUTH", options_.password}}));
+    const Reply& reply = replies[0];
+    if (reply.isError() && reply.str.find(kNoPasswordConfigured) == std::string::npos) {
+      // Dropped so the next call authenticates again, e.g. after the password was fixed.
+      ctx_.reset();
+      return Status(StatusCode::kUnauthenticated, address_ + ": AUTH: " + reply.str);
+    }
   }
-  // Dropped so the next call authenticates again, e.g. after the password was fixed.
-  ctx_.reset();
-  return Status(StatusCode::kUnauthenticated, address_ + ": AUTH: " + reply.str);
+  if (options_.client_name.empty()) return Status::ok();
+  ASSIGN_OR_RETURN(std::vector<Reply> named,
+                   roundTrip({{"CLIENT", "SETNAME", options_.client_name}}));
+  if (named[0].isError()) {
+    ctx_.reset();
+    return invalidArgument(address_ + ": CLIENT SETNAME: " + named[0].str);
+  }
+  return Status::ok();
 }
 
 Result<std::vector<Reply>> HiredisNodeClient::roundTrip(const std::vector<Command>& commands) {

@@ -83,6 +83,9 @@ struct ConnectOptions {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds command_timeout{10000};
   std::string password;  // sent with AUTH after connecting when not empty
+  // CLIENT SETNAME after connecting when not empty, so `CLIENT LIST` on a node tells which
+  // process holds a connection (the operator names its connections after its identity).
+  std::string client_name;
 };
 
 // Opens clients by address; the executor and observer depend on this, not on hiredis.

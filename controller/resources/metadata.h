@@ -21,6 +21,10 @@ inline constexpr std::string_view kManagerName = "slotkeeper";
 // On the pod template: a change of redis.conf changes the template, so pods are marked outdated.
 inline constexpr std::string_view kAnnotationConfigHash = "redis.slotkeeper.io/config-hash";
 
+// On every object the operator applies: a hash of the manifest it applied, so a pass at rest
+// can tell from the cached object that nothing needs applying again.
+inline constexpr std::string_view kAnnotationAppliedHash = "redis.slotkeeper.io/applied-hash";
+
 inline constexpr int kRedisPort = 6379;
 inline constexpr int kBusPort = 16379;  // cluster bus: always the data port + 10000
 

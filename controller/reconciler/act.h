@@ -1,0 +1,61 @@
+// The act layer of a reconcile pass: carries out a Decision. Applies and deletes objects,
+// executes one bounded slice of the topology plan behind the Lease fence, writes status when a
+// user would see a difference, and records Events. It decides nothing beyond what failed.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/clock.h"
+#include "engine/executor.h"
+#include "kube/controller.h"
+#include "reconciler/decide.h"
+#include "reconciler/ports.h"
+#include "reconciler/snapshot.h"
+
+namespace slotkeeper::reconciler {
+
+struct ActOptions {
+  // A slice of topology work stops at the first safe point (between steps and slot waves)
+  // after this long, so a migrating cluster gives its worker back within a few seconds.
+  std::chrono::milliseconds slice_budget{5000};
+  // Every Redis write needs the Lease for at least this much longer (one write batch must fit).
+  std::chrono::milliseconds write_margin{3000};
+  // Slots opened per wave: one pipelined round of key fetches, so a slice can end soon after
+  // its budget. The few extra SETSLOT round trips per wave cost little beside the keys.
+  int slots_per_wave = 128;
+  // How long the executor waits for gossip between steps before the slice fails.
+  std::chrono::milliseconds agreement_timeout{30000};
+};
+
+// What one slice did.
+struct SliceReport {
+  int64_t slots_moved = 0;
+  int64_t keys_moved = 0;
+  bool plan_finished = false;  // every step ran; false when the slice ended at its budget
+};
+
+// Applies every object of the decision, recording each applied hash in `memory`.
+Status applyObjects(KubePort& kube, const Decision& decision, SnapshotMemory* memory);
+// Deletes the decision's objects in order, recording StatefulSet deletions in `memory`.
+Status deleteObjects(KubePort& kube, const Decision& decision, SnapshotMemory* memory);
+
+// Runs the decision's plan for at most one slice. Errors: Unavailable when the Lease is not held
+// with time to spare (nothing was written, or the slice stopped before its next write), Aborted
+// on shutdown, anything else is the engine's failure.
+Result<SliceReport> runTopologySlice(RedisPort& redis, Clock& clock,
+                                     const kube::ReconcileContext& context,
+                                     const ActOptions& options, const Snapshot& snapshot,
+                                     const TopologyWork& work,
+                                     const SnapshotOptions& snapshot_options,
+                                     std::function<void(int64_t, int64_t)> on_progress = {});
+
+// Writes `after` when statusChangedForUsers(before, after), and remembers the write in `memory`
+// so the next snapshot does not take a cache that lags behind it for the truth.
+Status writeStatusIfChanged(KubePort& kube, const api::RedisCluster& cluster,
+                            const api::RedisClusterStatus& before,
+                            const api::RedisClusterStatus& after, SnapshotMemory* memory);
+
+}  // namespace slotkeeper::reconciler

@@ -1,0 +1,390 @@
+#include "reconciler/decide.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "api/conditions.h"
+#include "api/validation.h"
+#include "kube/timefmt.h"
+#include "resources/config_map.h"
+#include "resources/headless_service.h"
+#include "resources/metadata.h"
+#include "resources/pod_disruption_budget.h"
+#include "resources/statefulset.h"
+
+namespace slotkeeper::reconciler {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+std::string joinNames(const std::vector<std::string>& names, size_t max = 5) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < max; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > max) out += " and " + std::to_string(names.size() - max) + " more";
+  return out;
+}
+
+// Sets conditions on the decision's status and records an Event when a condition enters a new
+// status or reason: Events tell what changed, so a condition that stays as it is (a pod still
+// unschedulable) is reported once, not on every pass.
+class Conditions {
+ public:
+  Conditions(const Snapshot& snapshot, Decision& decision)
+      : previous_(snapshot.cluster.status.conditions),
+        generation_(snapshot.cluster.generation),
+        now_(snapshot.now),
+        decision_(decision) {}
+
+  void set(std::string_view type, api::ConditionStatus status, std::string_view reason,
+           const std::string& message, std::optional<kube::EventType> event = std::nullopt) {
+    api::setCondition(decision_.status.conditions,
+                      api::makeCondition(type, status, reason, message, generation_), now_);
+    if (!event.has_value()) return;
+    const api::Condition* before = api::findCondition(previous_, type);
+    if (before != nullptr && before->status == status && before->reason == reason) return;
+    decision_.events.push_back({*event, std::string(reason), message});
+  }
+
+ private:
+  const std::vector<api::Condition>& previous_;
+  int64_t generation_;
+  std::chrono::system_clock::time_point now_;
+  Decision& decision_;
+};
+
+std::map<int, int> currentSizes(const Snapshot& s) {
+  std::map<int, int> sizes;
+  for (const auto& [shard, sts] : s.statefulsets) {
+    sizes[shard] = sts.value("spec", json::object()).value("replicas", 1);
+  }
+  return sizes;
+}
+
+std::string appliedHashOf(const json& object) {
+  const auto& annotations =
+      object.value("metadata", json::object()).value("annotations", json::object());
+  return annotations.value(std::string(resources::kAnnotationAppliedHash), "");
+}
+
+// Adds `object` to the applies unless it is known to be current: a cached copy (StatefulSets)
+// or this process's last apply carries the same hash.
+void applyIfChanged(const Snapshot& s, const kube::ResourceRef& ref, json object,
+                    const json* cached, Decision& d) {
+  std::string hash = hashObject(object);
+  object["metadata"]["annotations"][std::string(resources::kAnnotationAppliedHash)] = hash;
+  if (cached != nullptr && appliedHashOf(*cached) == hash) return;
+  if (cached == nullptr) {
+    auto it = s.applied_hashes.find(ref.path());
+    if (it != s.applied_hashes.end() && it->second == hash) return;
+  }
+  d.applies.push_back({ref, std::move(object), std::move(hash)});
+}
+
+void decideStatefulSets(const Snapshot& s, const std::map<int, int>& sizes, Decision& d) {
+  const auto& c = s.cluster;
+  for (const auto& [shard, size] : sizes) {
+    const std::string name = resources::shardName(c, shard);
+    json sts = resources::makeShardStatefulSet(c, shard);
+    sts["spec"]["replicas"] = size;
+    auto cached = s.statefulsets.find(shard);
+    applyIfChanged(s, kube::kStatefulSets.in(c.ns).named(name), std::move(sts),
+                   cached == s.statefulsets.end() ? nullptr : &cached->second, d);
+    applyIfChanged(s, kube::kPodDisruptionBudgets.in(c.ns).named(name),
+                   resources::makePodDisruptionBudget(c, shard), nullptr, d);
+  }
+}
+
+void decideSharedObjects(const Snapshot& s, Decision& d) {
+  const auto& c = s.cluster;
+  applyIfChanged(s, kube::kConfigMaps.in(c.ns).named(resources::configMapName(c)),
+                 resources::makeConfigMap(c), nullptr, d);
+  applyIfChanged(s, kube::kServices.in(c.ns).named(resources::headlessServiceName(c)),
+                 resources::makeHeadlessService(c), nullptr, d);
+}
+
+std::vector<std::string> unschedulable(const Snapshot& s, const ShapeChange& shape) {
+  std::vector<std::string> out;
+  for (const auto& p : s.pods) {
+    if (p.unschedulable_message.empty()) continue;
+    if (std::find(shape.waiting_for.begin(), shape.waiting_for.end(), p.name) ==
+        shape.waiting_for.end()) {
+      continue;
+    }
+    out.push_back(p.name + " (" + p.unschedulable_message + ")");
+  }
+  return out;
+}
+
+// Conditions for a cluster no change is running on: Ready when the shape holds, Degraded for
+// what threatens it. Returns whether the shape holds.
+bool decideHealth(const Snapshot& s, Conditions& conditions, Decision& d) {
+  const int masters = s.cluster.spec.masters;
+  const int replicas = s.cluster.spec.replicas_per_master;
+  const auto& st = d.status;
+  const bool satisfied = shapeSatisfied(st, masters, replicas);
+  conditions.set(api::kConditionProgressing, api::ConditionStatus::kFalse, api::kReasonReconciled,
+                 "the cluster has the desired shape");
+  if (satisfied) {
+    conditions.set(api::kConditionReady, api::ConditionStatus::kTrue, api::kReasonReconciled,
+                   std::to_string(masters) + " masters with " + std::to_string(replicas) +
+                       " replica(s) each; all 16384 slots ok");
+  } else {
+    conditions.set(api::kConditionReady, api::ConditionStatus::kFalse, api::kReasonClusterDown,
+                   "cluster_state " + st.cluster_state + ", " + std::to_string(st.slots_ok) +
+                       " slots ok, " + std::to_string(st.ready_replicas) + " linked replicas");
+  }
+  if (st.unprotected_masters > 0) {
+    conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue,
+                   api::kReasonUnprotectedMasters,
+                   std::to_string(st.unprotected_masters) +
+                       " master(s) have no linked replica: one more failure loses their slots",
+                   kube::EventType::kWarning);
+  } else if (st.cluster_state != "ok") {
+    conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue, api::kReasonClusterDown,
+                   "cluster_state is " + st.cluster_state, kube::EventType::kWarning);
+  } else {
+    conditions.set(api::kConditionDegraded, api::ConditionStatus::kFalse, api::kReasonReconciled,
+                   "no problem found");
+  }
+  return satisfied;
+}
+
+// Pods beyond the desired shape, and whether the live cluster still counts any as a member.
+struct Removal {
+  Cleanup cleanup;
+  std::string blocking;  // a leaving pod that is still a member; empty when none
+};
+
+Removal decideRemoval(const Snapshot& s) {
+  const auto& spec = s.cluster.spec;
+  Removal r{planCleanup(spec.masters, spec.replicas_per_master, currentSizes(s)), ""};
+  if (r.cleanup.shards_to_delete.empty() && r.cleanup.statefulset_replicas.empty()) return r;
+  for (const auto& p : s.pods) {
+    bool removed_shard = std::count(r.cleanup.shards_to_delete.begin(),
+                                    r.cleanup.shards_to_delete.end(), p.shard) > 0;
+    if (!removed_shard && p.ordinal <= spec.replicas_per_master) continue;
+    if (!s.live.has_value() || p.ip.empty()) continue;
+    for (const auto& n : s.live->cluster.nodes) {
+      if (n.address == p.address() && n.reachable && !n.id.empty()) {
+        // Only a node the others have forgotten may lose its pod.
+        bool known =
+            std::any_of(s.live->cluster.nodes.begin(), s.live->cluster.nodes.end(),
+                        [&](const topology::ObservedNode& o) {
+                          return o.reachable && o.address != n.address &&
+                                 std::count(o.peer_ids.begin(), o.peer_ids.end(), n.id) > 0;
+                        });
+        if (known || !n.slots.empty()) {
+          r.blocking = "pod " + p.name + " is still a cluster member (" +
+                       std::to_string(n.slots.count()) + " slots); it is not deleted yet";
+          return r;
+        }
+      }
+    }
+  }
+  return r;
+}
+
+void decideOperationEnd(const Snapshot& s, Decision& d) {
+  const json& op = s.cluster.status.operation;
+  if (op.is_null() || !op.is_object()) return;
+  double seconds = 0;
+  if (auto started = kube::parseTime(op.value("startedAt", "")); started.isOk()) {
+    seconds = std::chrono::duration<double>(s.now - *started).count();
+  }
+  char msg[512];
+  std::snprintf(msg, sizeof(msg), "Done: %s (%lld slots and %lld keys moved in %.0fs)",
+                op.value("description", std::string("topology change")).c_str(),
+                static_cast<long long>(op.value("slotsMoved", int64_t{0})),
+                static_cast<long long>(op.value("keysMoved", int64_t{0})), seconds);
+  d.events.push_back({kube::EventType::kNormal, std::string(api::kReasonReconciled), msg});
+  d.status.operation = nullptr;
+}
+
+void decideTopologyWork(const Snapshot& s, topology::Plan plan, Conditions& conditions,
+                        Decision& d) {
+  PlanSummary summary = summarizePlan(plan);
+  json& op = d.status.operation;
+  if (op.is_null() || !op.is_object()) {
+    op = {{"type", summary.reason},
+          {"description", summary.message},
+          {"startedAt", api::formatConditionTime(s.now)},
+          {"slotsMoved", 0},
+          {"keysMoved", 0}};
+    d.events.push_back({kube::EventType::kNormal, summary.reason, "Starting: " + summary.message});
+  }
+  op["remaining"] = summary.message;
+  conditions.set(api::kConditionProgressing, api::ConditionStatus::kTrue, summary.reason,
+                 op.value("description", summary.message));
+  conditions.set(api::kConditionReady, api::ConditionStatus::kFalse, summary.reason,
+                 "changing topology: " + summary.message);
+  d.topology = TopologyWork{std::move(plan), *s.planner_view, summary.reason, summary.message};
+}
+
+}  // namespace
+
+std::string hashObject(const json& object) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : object.dump()) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char out[17];
+  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+PlanSummary summarizePlan(const topology::Plan& plan) {
+  int settles = 0, meets = 0, assigns = 0, replicates = 0, forgets = 0, detaches = 0;
+  int64_t slots = 0;
+  std::set<std::string> targets, sources;
+  for (const auto& step : plan.steps) {
+    if (std::holds_alternative<topology::SettleSlotStep>(step)) ++settles;
+    if (std::holds_alternative<topology::MeetStep>(step)) ++meets;
+    if (std::holds_alternative<topology::AssignSlotsStep>(step)) ++assigns;
+    if (std::holds_alternative<topology::ReplicateStep>(step)) ++replicates;
+    if (std::holds_alternative<topology::ForgetStep>(step)) ++forgets;
+    if (std::holds_alternative<topology::DetachReplicaStep>(step)) ++detaches;
+    if (const auto* m = std::get_if<topology::MoveSlotsStep>(&step)) {
+      slots += m->slots.count();
+      targets.insert(m->target_id);
+      sources.insert(m->source_id);
+    }
+  }
+  std::vector<std::string> parts;
+  if (settles) parts.push_back("settle " + std::to_string(settles) + " open slot(s)");
+  if (meets) parts.push_back("join " + std::to_string(meets) + " node(s)");
+  if (assigns) parts.push_back("assign slots to " + std::to_string(assigns) + " master(s)");
+  if (slots) {
+    parts.push_back("move " + std::to_string(slots) + " slots from " +
+                    std::to_string(sources.size()) + " to " + std::to_string(targets.size()) +
+                    " master(s)");
+  }
+  if (detaches) parts.push_back("detach " + std::to_string(detaches) + " replica(s)");
+  if (replicates) parts.push_back("attach " + std::to_string(replicates) + " replica(s)");
+  if (forgets) parts.push_back("forget " + std::to_string(forgets) + " removed node(s)");
+  std::string_view reason = api::kReasonScalingOut;
+  if (settles) {
+    reason = api::kReasonFixingOpenSlots;
+  } else if (assigns) {
+    reason = api::kReasonCreatingCluster;
+  } else if (slots) {
+    reason = api::kReasonMigratingSlots;
+  } else if (replicates) {
+    reason = api::kReasonAttachingReplicas;
+  } else if (forgets) {
+    reason = api::kReasonScalingIn;
+  }
+  return {std::string(reason), joinNames(parts, 10)};
+}
+
+Decision decide(const Snapshot& s, const DecideOptions& options) {
+  Decision d;
+  const auto& c = s.cluster;
+  d.status = c.status;
+  d.status.observed_generation = c.generation;
+  d.status.selector = resources::selectorString(c);
+  Conditions conditions(s, d);
+
+  if (Status valid = api::validateSpec(c.spec); !valid.isOk()) {
+    conditions.set(api::kConditionReady, api::ConditionStatus::kFalse, api::kReasonInvalidSpec,
+                   valid.message());
+    conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue, api::kReasonInvalidSpec,
+                   valid.message(), kube::EventType::kWarning);
+    return d;  // nothing to do until the spec changes
+  }
+
+  decideSharedObjects(s, d);
+  const ShapeChange shape =
+      planShapeChange(c.spec.masters, c.spec.replicas_per_master, currentSizes(s), s.pods);
+  // Without a Secret and no password that worked before, every node refuses us: what we would
+  // observe says nothing about the cluster, so the last observation stays.
+  const bool blind = s.secret.kind == SecretRead::Kind::kUnavailable && s.secret.password.empty();
+  if (s.live.has_value() && !blind) fillObservedStatus(s.pods, *s.live, &d.status);
+
+  if (s.secret.kind == SecretRead::Kind::kUnavailable) {
+    decideStatefulSets(s, shape.statefulset_replicas, d);
+    conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue,
+                   api::kReasonSecretUnavailable,
+                   s.secret.problem +
+                       "; the cluster keeps running, and no topology change is made until the "
+                       "Secret can be read",
+                   kube::EventType::kWarning);
+    d.requeue = options.secret_retry_interval;
+    return d;
+  }
+
+  if (!shape.waiting_for.empty()) {
+    decideStatefulSets(s, shape.statefulset_replicas, d);
+    std::string message =
+        "waiting for pods to be Running and Ready: " + joinNames(shape.waiting_for);
+    const auto stuck = unschedulable(s, shape);
+    if (!stuck.empty()) {
+      const std::string why = "cannot schedule " + joinNames(stuck, 3);
+      message += "; " + why;
+      conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue,
+                     api::kReasonPodsUnschedulable, why, kube::EventType::kWarning);
+    }
+    conditions.set(api::kConditionProgressing, api::ConditionStatus::kTrue,
+                   api::kReasonWaitingForPods, message);
+    conditions.set(api::kConditionReady, api::ConditionStatus::kFalse, api::kReasonWaitingForPods,
+                   "the desired pods are not all ready");
+    d.requeue = options.pods_wait_interval;
+    return d;
+  }
+
+  auto plan = s.planner_view.has_value()
+                  ? topology::makePlan(*s.planner_view, shape.desired)
+                  : Result<topology::Plan>(unavailable("no view of the live cluster"));
+  if (!plan.isOk()) {
+    decideStatefulSets(s, shape.statefulset_replicas, d);
+    const std::string message = plan.status().message();
+    conditions.set(api::kConditionProgressing, api::ConditionStatus::kFalse,
+                   api::kReasonOperationFailed, message);
+    conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue,
+                   api::kReasonOperationFailed, message, kube::EventType::kWarning);
+    d.error = plan.status();
+    return d;
+  }
+  if (!plan->empty()) {
+    decideStatefulSets(s, shape.statefulset_replicas, d);
+    decideTopologyWork(s, std::move(plan).value(), conditions, d);
+    d.requeue = options.next_slice;
+    return d;
+  }
+
+  decideOperationEnd(s, d);
+  Removal removal = decideRemoval(s);
+  std::map<int, int> sizes = shape.statefulset_replicas;
+  if (removal.blocking.empty()) {
+    for (const auto& [shard, size] : removal.cleanup.statefulset_replicas) sizes[shard] = size;
+    for (int shard : removal.cleanup.shards_to_delete) {
+      const std::string name = resources::shardName(c, shard);
+      // The budget goes first: a budget whose pods lost their controller only raises warnings.
+      d.deletions.push_back(kube::kPodDisruptionBudgets.in(c.ns).named(name));
+      d.deletions.push_back(kube::kStatefulSets.in(c.ns).named(name));
+      d.events.push_back(
+          {kube::EventType::kNormal, std::string(api::kReasonScalingIn),
+           "Deleted StatefulSet " + name + ": its nodes hold no slots and were forgotten"});
+    }
+    if (!removal.cleanup.statefulset_replicas.empty()) {
+      d.events.push_back({kube::EventType::kNormal, std::string(api::kReasonScalingIn),
+                          "Removed replica pods beyond " +
+                              std::to_string(c.spec.replicas_per_master) +
+                              " per master after forgetting them"});
+    }
+  } else {
+    d.error = failedPrecondition(removal.blocking);
+  }
+  decideStatefulSets(s, sizes, d);
+  // Not yet satisfied (replicas still syncing, gossip still spreading): look again soon.
+  d.requeue = decideHealth(s, conditions, d) ? options.health_check_interval
+                                             : options.converge_poll_interval;
+  if (!d.deletions.empty() || !removal.cleanup.statefulset_replicas.empty()) {
+    d.requeue = options.next_slice;  // confirm the removal from the next snapshot
+  }
+  return d;
+}
+
+}  // namespace slotkeeper::reconciler

@@ -1,0 +1,73 @@
+// The decision of a reconcile pass: a pure function from the Snapshot to what to do — objects
+// to apply or delete, the topology plan to execute (a slice of it per pass), the status to
+// write, the Events to record, and when to look again. No I/O, no clock: table-tested.
+#pragma once
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+#include "kube/events.h"
+#include "kube/resource.h"
+#include "reconciler/snapshot.h"
+#include "topology/plan.h"
+
+namespace slotkeeper::reconciler {
+
+struct DecideOptions {
+  std::chrono::milliseconds health_check_interval{30000};
+  // While replicas sync or gossip spreads: Redis changes raise no Kubernetes event.
+  std::chrono::milliseconds converge_poll_interval{2000};
+  // While pods start: their changes wake a pass anyway; this is only the fallback.
+  std::chrono::milliseconds pods_wait_interval{10000};
+  std::chrono::milliseconds secret_retry_interval{10000};
+  // After a slice of a topology change: at once, behind the other clusters in the queue.
+  std::chrono::milliseconds next_slice{1};
+};
+
+struct ObjectToApply {
+  kube::ResourceRef ref;  // the object itself (namespace and name)
+  nlohmann::json object;
+  std::string hash;  // of `object`, recorded once applied
+};
+
+struct EventToRecord {
+  kube::EventType type = kube::EventType::kNormal;
+  std::string reason;
+  std::string message;
+  bool operator==(const EventToRecord&) const = default;
+};
+
+struct TopologyWork {
+  topology::Plan plan;
+  topology::ObservedCluster observed;  // what the plan was made from
+  std::string reason;                  // CamelCase, e.g. MigratingSlots
+  std::string summary;                 // "move 4096 slots from 3 to 1 master(s), ..."
+};
+
+struct Decision {
+  std::vector<ObjectToApply> applies;
+  std::vector<kube::ResourceRef> deletions;
+  std::optional<TopologyWork> topology;
+  api::RedisClusterStatus status;  // as it should be written (the act adds slice progress)
+  std::vector<EventToRecord> events;
+  std::chrono::milliseconds requeue{0};  // 0: only when something changes
+  Status error;  // returned to the work queue after acting; its code picks the retry
+};
+
+Decision decide(const Snapshot& snapshot, const DecideOptions& options);
+
+// A short account of a plan for people, and the reason it stands for.
+struct PlanSummary {
+  std::string reason;
+  std::string message;
+};
+PlanSummary summarizePlan(const topology::Plan& plan);
+
+// FNV-1a of the compact JSON text, as 16 hex digits: the applied-hash annotation.
+std::string hashObject(const nlohmann::json& object);
+
+}  // namespace slotkeeper::reconciler

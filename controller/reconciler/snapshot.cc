@@ -1,0 +1,195 @@
+#include "reconciler/snapshot.h"
+
+#include "api/codec.h"
+#include "common/log.h"
+#include "engine/observer.h"
+#include "engine/read_once_connector.h"
+#include "kube/base64.h"
+#include "resources/metadata.h"
+
+namespace slotkeeper::reconciler {
+namespace {
+
+using nlohmann::json;
+
+SecretRead readPassword(KubePort& kube, const api::RedisCluster& cluster,
+                        const SnapshotMemory& memory) {
+  SecretRead out;
+  if (!cluster.spec.password_secret.has_value()) return out;
+  const auto& ref = *cluster.spec.password_secret;
+  auto unavailable = [&](const std::string& problem) {
+    out.kind = SecretRead::Kind::kUnavailable;
+    out.password = memory.last_good_password;
+    out.problem = "password Secret " + ref.name + ": " + problem;
+    return out;
+  };
+  auto secret = kube.readSecret(cluster.ns, ref.name);
+  if (!secret.isOk()) {
+    if (secret.status().code() == StatusCode::kNotFound) return unavailable("not found");
+    return unavailable(secret.status().message());
+  }
+  const auto& data = secret->value("data", json::object());
+  if (!data.contains(ref.key) || !data[ref.key].is_string()) {
+    return unavailable("has no key '" + ref.key + "'");
+  }
+  std::string password;
+  if (!kube::base64Decode(data[ref.key].get<std::string>(), &password)) {
+    return unavailable("key '" + ref.key + "' is not base64");
+  }
+  out.kind = SecretRead::Kind::kRead;
+  out.password = std::move(password);
+  return out;
+}
+
+std::vector<PodInfo> readPods(KubePort& kube, const api::RedisCluster& cluster) {
+  std::vector<PodInfo> pods;
+  for (const auto& pod : kube.readOwned(kube::kPods, cluster.ns, cluster.name)) {
+    auto info = podInfoFrom(pod);
+    if (!info.isOk()) {
+      log::warn("ignoring pod", {{"error", info.status().toString()}});
+      continue;
+    }
+    pods.push_back(std::move(info).value());
+  }
+  return pods;
+}
+
+std::optional<int> shardOf(const json& sts) {
+  const auto& meta = sts.value("metadata", json::object());
+  return resources::shardFromLabels(meta.value("labels", json::object()));
+}
+
+std::string pathOf(const json& sts) {
+  const auto& meta = sts.value("metadata", json::object());
+  return kube::kStatefulSets.in(meta.value("namespace", "")).named(meta.value("name", "")).path();
+}
+
+std::string appliedHashOf(const json& object) {
+  const auto& annotations =
+      object.value("metadata", json::object()).value("annotations", json::object());
+  return annotations.value(std::string(resources::kAnnotationAppliedHash), "");
+}
+
+// INFO replication of every reachable node, and CLUSTER INFO of one master serving slots.
+void readNodeInfo(redis::NodeConnector& connector, LiveObservation* live) {
+  for (const auto& n : live->cluster.nodes) {
+    if (!n.reachable) continue;
+    auto client = connector.connect(n.address);
+    if (!client.isOk()) continue;
+    if (auto repl = (*client)->infoReplication(); repl.isOk()) {
+      live->replication[n.address] = std::move(repl).value();
+    }
+    if (!live->info.has_value() && n.is_master && !n.slots.empty()) {
+      if (auto info = (*client)->clusterInfo(); info.isOk()) live->info = std::move(info).value();
+    }
+  }
+}
+
+}  // namespace
+
+std::map<int, json> mergeStatefulSets(const std::vector<json>& cached, SnapshotMemory& memory) {
+  std::map<int, json> out;
+  std::set<std::string> seen;
+  for (const auto& sts : cached) {
+    const std::string path = pathOf(sts);
+    seen.insert(path);
+    if (memory.deleted_statefulsets.count(path)) continue;  // deleted; the cache lags
+    auto shard = shardOf(sts);
+    if (!shard.has_value()) continue;
+    auto written = memory.applied_statefulsets.find(path);
+    if (written != memory.applied_statefulsets.end()) {
+      if (appliedHashOf(sts) != appliedHashOf(written->second)) {
+        out[*shard] = written->second;  // our last write is not in the cache yet
+        continue;
+      }
+      memory.applied_statefulsets.erase(written);  // caught up
+    }
+    out[*shard] = sts;
+  }
+  for (auto it = memory.applied_statefulsets.begin(); it != memory.applied_statefulsets.end();) {
+    auto shard = shardOf(it->second);
+    if (!seen.count(it->first) && shard.has_value()) {
+      out[*shard] = it->second;  // created, not in the cache yet
+      ++it;
+    } else if (!shard.has_value()) {
+      it = memory.applied_statefulsets.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::erase_if(memory.deleted_statefulsets, [&](const std::string& p) { return !seen.count(p); });
+  return out;
+}
+
+redis::ConnectOptions connectOptionsFor(const api::RedisCluster& cluster,
+                                        const SnapshotOptions& options,
+                                        const std::string& password) {
+  redis::ConnectOptions connect = options.connect;
+  connect.password = password;
+  // A MIGRATE batch may legitimately take up to the migration timeout.
+  connect.command_timeout = std::chrono::seconds(cluster.spec.migration.timeout_seconds + 30);
+  return connect;
+}
+
+Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
+                                             const std::string& ns, const std::string& name,
+                                             SnapshotMemory& memory, const SnapshotOptions& options,
+                                             Clock& clock) {
+  ASSIGN_OR_RETURN(auto object, kube.readCluster(ns, name));
+  if (!object.has_value()) return std::optional<Snapshot>();
+  Snapshot snap;
+  ASSIGN_OR_RETURN(snap.cluster, api::decodeRedisCluster(*object));
+  if (!snap.cluster.deletion_timestamp.empty()) return std::optional<Snapshot>();
+  if (memory.written_status.has_value()) {
+    if (snap.cluster.resource_version == memory.status_base_version) {
+      snap.cluster.status = *memory.written_status;  // our write is not in the cache yet
+    } else {
+      memory.written_status.reset();  // caught up, or changed since: the cache is newer
+    }
+  }
+  snap.object = std::move(*object);
+  snap.now = clock.wallNow();
+  snap.applied_hashes = memory.applied_hashes;
+  snap.statefulsets = mergeStatefulSets(kube.readOwned(kube::kStatefulSets, ns, name), memory);
+  snap.pods = readPods(kube, snap.cluster);
+  snap.secret = readPassword(kube, snap.cluster, memory);
+
+  std::vector<std::string> addresses;
+  std::map<std::string, std::string> domains;
+  for (const auto& p : snap.pods) {
+    if (p.ip.empty() || p.terminating) continue;
+    addresses.push_back(p.address());
+    domains[p.address()] = p.node_name;
+  }
+  if (addresses.empty()) return std::optional<Snapshot>(std::move(snap));
+
+  auto real = redis.connector(connectOptionsFor(snap.cluster, options, snap.secret.password));
+  engine::ReadOnceConnector once(*real);
+  LiveObservation live;
+  ASSIGN_OR_RETURN(live.cluster, engine::observeCluster(once, addresses, domains));
+  readNodeInfo(once, &live);
+  snap.live = std::move(live);
+
+  // The planner starts from the desired nodes only, as the engine always has; the reads are
+  // shared with the observation above.
+  std::map<int, int> sizes;
+  for (const auto& [shard, sts] : snap.statefulsets) {
+    sizes[shard] = sts.value("spec", json::object()).value("replicas", 1);
+  }
+  ShapeChange shape = planShapeChange(snap.cluster.spec.masters,
+                                      snap.cluster.spec.replicas_per_master, sizes, snap.pods);
+  if (shape.waiting_for.empty() && snap.secret.kind != SecretRead::Kind::kUnavailable) {
+    std::vector<std::string> seeds;
+    std::map<std::string, std::string> desired_domains;
+    for (const auto& n : shape.desired.nodes) {
+      seeds.push_back(n.address);
+      if (!n.failure_domain.empty()) desired_domains[n.address] = n.failure_domain;
+    }
+    ASSIGN_OR_RETURN(auto view, engine::observeCluster(once, seeds, desired_domains));
+    snap.planner_view = std::move(view);
+  }
+  snap.redis_connections = once.connectionsOpened();
+  return std::optional<Snapshot>(std::move(snap));
+}
+
+}  // namespace slotkeeper::reconciler

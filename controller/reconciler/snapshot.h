@@ -1,0 +1,88 @@
+// The one read of a reconcile pass: the RedisCluster, what it owns (from the informer caches),
+// its pods, its password Secret, and one observation of the live Redis nodes. Everything a
+// decision needs, read once at the start of the pass and never re-read while deciding.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+#include "common/clock.h"
+#include "reconciler/membership.h"
+#include "reconciler/ports.h"
+#include "reconciler/status_builder.h"
+#include "topology/model.h"
+
+namespace slotkeeper::reconciler {
+
+// The password Secret as read this pass.
+struct SecretRead {
+  enum class Kind { kNotNeeded, kRead, kUnavailable };
+  Kind kind = Kind::kNotNeeded;
+  std::string password;  // kRead: the Secret's; kUnavailable: the last one that worked, if any
+  std::string problem;   // kUnavailable: why, naming the Secret
+};
+
+struct Snapshot {
+  nlohmann::json object;  // the RedisCluster as cached, for Events and owner references
+  api::RedisCluster cluster;
+  std::map<int, nlohmann::json> statefulsets;  // by shard index
+  std::vector<PodInfo> pods;
+  SecretRead secret;
+  // The live cluster as seen from every addressable pod (absent: no pod has an address yet).
+  std::optional<LiveObservation> live;
+  // The planner's view: the members reachable from the desired nodes. Present only when every
+  // desired pod is ready and the password is usable, i.e. when a topology change may be planned.
+  std::optional<topology::ObservedCluster> planner_view;
+  // Hashes of the objects this process applied last, by API path: an object whose desired
+  // manifest hashes the same is not applied again (ConfigMaps, Services and budgets are not
+  // cached, so this is how a pass at rest knows they are current).
+  std::map<std::string, std::string> applied_hashes;
+  std::chrono::system_clock::time_point now;
+  int redis_connections = 0;  // opened to take the observation
+};
+
+// Everything a snapshot needs that outlives one pass.
+struct SnapshotMemory {
+  std::map<std::string, std::string> applied_hashes;
+  std::string last_good_password;  // kept so a deleted Secret does not blind the operator
+  // StatefulSets this process applied or deleted that the informer cache may not show yet.
+  // A pass right after a shrink must not read the old size from the cache and grow it back,
+  // so until the cache catches up, the snapshot shows what was written (the pattern client-go
+  // controllers call expectations).
+  std::map<std::string, nlohmann::json> applied_statefulsets;  // by API path
+  std::set<std::string> deleted_statefulsets;                  // API paths
+  // The status this process wrote last, and the resourceVersion of the object it was read
+  // from. A cache still at that version has not seen the write; its status is the older one.
+  std::string status_base_version;
+  std::optional<api::RedisClusterStatus> written_status;
+};
+
+struct SnapshotOptions {
+  redis::ConnectOptions connect;  // password filled from the Secret
+};
+
+// Reads the snapshot of `ns/name`; nullopt when the RedisCluster does not exist or is being
+// deleted. Errors are Kubernetes read failures; Redis problems are observations, not errors.
+// `memory` forgets the StatefulSet writes the cache now shows.
+Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
+                                             const std::string& ns, const std::string& name,
+                                             SnapshotMemory& memory, const SnapshotOptions& options,
+                                             Clock& clock);
+
+// The cached StatefulSets by shard, corrected by `memory` for writes the cache does not show yet;
+// forgets the writes it does show. Pure apart from `memory`.
+std::map<int, nlohmann::json> mergeStatefulSets(const std::vector<nlohmann::json>& cached,
+                                                SnapshotMemory& memory);
+
+// The connect options of a cluster's nodes for `password`.
+redis::ConnectOptions connectOptionsFor(const api::RedisCluster& cluster,
+                                        const SnapshotOptions& options,
+                                        const std::string& password);
+
+}  // namespace slotkeeper::reconciler

@@ -1,0 +1,411 @@
+// decide(): the pure heart of a reconcile pass, table-tested from hand-built snapshots. Each
+// case states the snapshot and checks what a pass would do: objects applied or deleted, the
+// topology work, conditions with their reasons, Events, and when to look again.
+#include "reconciler/decide.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "api/conditions.h"
+#include "resources/metadata.h"
+#include "topology/plan.h"
+
+namespace slotkeeper::reconciler {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+const auto kNow = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+
+std::string nodeId(int shard, int ordinal) {
+  std::string id = "s" + std::to_string(shard) + "o" + std::to_string(ordinal);
+  return id + std::string(40 - id.size(), 'a');
+}
+
+PodInfo pod(int shard, int ordinal, bool ready = true) {
+  PodInfo p;
+  p.name = "rc-shard-" + std::to_string(shard) + "-" + std::to_string(ordinal);
+  p.shard = shard;
+  p.ordinal = ordinal;
+  p.ip = "127.20." + std::to_string(shard) + "." + std::to_string(ordinal + 1);
+  p.node_name = "node-" + std::to_string(ordinal);
+  p.ready = ready;
+  return p;
+}
+
+api::RedisCluster clusterObject(int masters, int replicas) {
+  api::RedisCluster c;
+  c.name = "rc";
+  c.ns = "ns";
+  c.uid = "uid-1";
+  c.generation = 2;
+  c.spec.masters = masters;
+  c.spec.replicas_per_master = replicas;
+  return c;
+}
+
+// A healthy cluster of `masters` shards with `replicas` linked replicas each, as every node
+// reports it, with its pods, caches and hashes as a previous pass left them.
+struct World {
+  Snapshot snap;
+  DecideOptions options;
+
+  World(int masters, int replicas, int live_masters = -1) {
+    if (live_masters < 0) live_masters = masters;
+    snap.cluster = clusterObject(masters, replicas);
+    snap.object = {{"metadata", {{"name", "rc"}, {"namespace", "ns"}}}};
+    snap.now = kNow;
+    LiveObservation live;
+    std::vector<int> counts = topology::evenSlotCounts(live_masters);
+    std::vector<std::string> ids;
+    for (int s = 0; s < live_masters; ++s) {
+      for (int o = 0; o <= replicas; ++o) ids.push_back(nodeId(s, o));
+    }
+    int first = 0;
+    for (int s = 0; s < live_masters; ++s) {
+      for (int o = 0; o <= replicas; ++o) {
+        PodInfo p = pod(s, o);
+        snap.pods.push_back(p);
+        topology::ObservedNode n;
+        n.address = p.address();
+        n.reachable = true;
+        n.id = nodeId(s, o);
+        n.failure_domain = p.node_name;
+        for (const auto& id : ids) {
+          if (id != n.id) n.peer_ids.push_back(id);
+        }
+        redis::ReplicationInfo repl;
+        if (o == 0) {
+          n.is_master = true;
+          n.slots = SlotSet::fromRanges({{first, first + counts[s] - 1}});
+          repl.role = "master";
+          for (int r = 1; r <= replicas; ++r) {
+            repl.replicas.push_back({pod(s, r).ip, 6379, "online", 100, 0});
+          }
+          repl.master_repl_offset = 100;
+        } else {
+          n.is_master = false;
+          n.master_id = nodeId(s, 0);
+          repl.role = "slave";
+          repl.master_link_status = "up";
+        }
+        live.replication[n.address] = repl;
+        live.cluster.nodes.push_back(n);
+      }
+      first += counts[s];
+    }
+    live.info = redis::ClusterInfo{"ok", 16384, 16384, 0, 0, 0, 0, 0, 0};
+    snap.live = live;
+    snap.planner_view = live.cluster;
+    // What the previous pass applied: the StatefulSets are cached with their hash, and the
+    // process remembers the rest.
+    for (int s = 0; s < std::max(masters, live_masters); ++s) {
+      json sts = {{"spec", {{"replicas", 1 + replicas}}}};
+      snap.statefulsets[s] = sts;
+    }
+    settle();
+  }
+
+  // Makes the snapshot look as if this decision's applies and status had been written.
+  void settle() {
+    Decision d = decide(snap, options);
+    for (const auto& a : d.applies) {
+      snap.applied_hashes[a.ref.path()] = a.hash;
+      if (a.ref.plural == "statefulsets") {
+        auto shard = resources::shardFromLabels(a.object["metadata"]["labels"]);
+        snap.statefulsets[*shard] = a.object;
+      }
+    }
+    snap.cluster.status = d.status;
+  }
+};
+
+const api::Condition& condition(const Decision& d, std::string_view type) {
+  static const api::Condition kMissing;
+  const api::Condition* c = api::findCondition(d.status.conditions, type);
+  return c == nullptr ? kMissing : *c;
+}
+
+bool hasEvent(const Decision& d, std::string_view reason) {
+  return std::any_of(d.events.begin(), d.events.end(),
+                     [&](const EventToRecord& e) { return e.reason == reason; });
+}
+
+TEST(Decide, AtRestAppliesNothingWritesNothingAndLooksAgainAtTheHealthInterval) {
+  World w(3, 1);
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.applies.empty()) << d.applies.front().ref.path();
+  EXPECT_TRUE(d.deletions.empty());
+  EXPECT_FALSE(d.topology.has_value());
+  EXPECT_TRUE(d.events.empty()) << d.events.front().reason;
+  EXPECT_FALSE(statusChangedForUsers(w.snap.cluster.status, d.status));
+  EXPECT_EQ(d.requeue, w.options.health_check_interval);
+  EXPECT_EQ(condition(d, api::kConditionReady).status, api::ConditionStatus::kTrue);
+  EXPECT_EQ(condition(d, api::kConditionDegraded).status, api::ConditionStatus::kFalse);
+  EXPECT_TRUE(d.error.isOk());
+}
+
+TEST(Decide, LagThatFlickersWithinItsBucketIsNotWorthAWrite) {
+  World w(3, 1);
+  for (auto& [address, repl] : w.snap.live->replication) {
+    for (auto& link : repl.replicas) link.lag_seconds = 1;
+  }
+  Decision d = decide(w.snap, w.options);
+  ASSERT_FALSE(d.status.nodes.empty());
+  EXPECT_TRUE(statusChangedForUsers(w.snap.cluster.status, d.status)) << "0 s -> 1 s is news";
+  w.snap.cluster.status = d.status;
+  for (auto& [address, repl] : w.snap.live->replication) {
+    for (auto& link : repl.replicas) link.lag_seconds = 4;
+  }
+  EXPECT_FALSE(statusChangedForUsers(w.snap.cluster.status, decide(w.snap, w.options).status))
+      << "1 s -> 4 s stays in the 1-5 s bucket";
+}
+
+TEST(Decide, ANewClusterGetsItsObjectsAndWaitsForPods) {
+  Snapshot s;
+  s.cluster = clusterObject(3, 1);
+  s.now = kNow;
+  DecideOptions options;
+  Decision d = decide(s, options);
+  std::vector<std::string> plurals;
+  for (const auto& a : d.applies) plurals.push_back(a.ref.plural + "/" + a.ref.name);
+  EXPECT_EQ(plurals, (std::vector<std::string>{
+                         "configmaps/rc-config", "services/rc-headless", "statefulsets/rc-shard-0",
+                         "poddisruptionbudgets/rc-shard-0", "statefulsets/rc-shard-1",
+                         "poddisruptionbudgets/rc-shard-1", "statefulsets/rc-shard-2",
+                         "poddisruptionbudgets/rc-shard-2"}));
+  for (const auto& a : d.applies) {
+    EXPECT_EQ(a.object["metadata"]["annotations"][std::string(resources::kAnnotationAppliedHash)],
+              a.hash);
+  }
+  EXPECT_EQ(d.applies[2].object["spec"]["replicas"], 2);
+  EXPECT_EQ(condition(d, api::kConditionProgressing).reason, api::kReasonWaitingForPods);
+  EXPECT_EQ(condition(d, api::kConditionReady).status, api::ConditionStatus::kFalse);
+  EXPECT_EQ(d.requeue, options.pods_wait_interval);
+  EXPECT_FALSE(d.topology.has_value());
+}
+
+TEST(Decide, AnUnschedulablePodIsNamedWithTheSchedulersReasonAndReportedOnce) {
+  World w(3, 1);
+  w.snap.cluster.spec.masters = 4;
+  PodInfo stuck = pod(3, 0, false);
+  stuck.ip.clear();
+  stuck.unschedulable_message = "0/3 nodes are available: 3 Insufficient memory.";
+  w.snap.pods.push_back(stuck);
+  Decision first = decide(w.snap, w.options);
+  const auto& degraded = condition(first, api::kConditionDegraded);
+  EXPECT_EQ(degraded.status, api::ConditionStatus::kTrue);
+  EXPECT_EQ(degraded.reason, api::kReasonPodsUnschedulable);
+  EXPECT_NE(degraded.message.find("rc-shard-3-0"), std::string::npos) << degraded.message;
+  EXPECT_NE(degraded.message.find("Insufficient memory"), std::string::npos) << degraded.message;
+  EXPECT_NE(condition(first, api::kConditionProgressing).message.find("Insufficient memory"),
+            std::string::npos);
+  EXPECT_TRUE(hasEvent(first, api::kReasonPodsUnschedulable));
+  EXPECT_FALSE(first.topology.has_value()) << "no slot moves while a pod is missing";
+
+  // The next pass: the StatefulSet was applied and the condition written; still stuck.
+  for (const auto& a : first.applies) w.snap.applied_hashes[a.ref.path()] = a.hash;
+  w.snap.statefulsets[3] =
+      first
+          .applies[std::distance(first.applies.begin(),
+                                 std::find_if(first.applies.begin(), first.applies.end(),
+                                              [](const ObjectToApply& a) {
+                                                return a.ref.name == "rc-shard-3" &&
+                                                       a.ref.plural == "statefulsets";
+                                              }))]
+          .object;
+  w.snap.cluster.status = first.status;
+  Decision second = decide(w.snap, w.options);
+  EXPECT_TRUE(second.applies.empty())
+      << "nothing is re-applied while waiting: " << second.applies.front().ref.path();
+  EXPECT_TRUE(second.events.empty()) << "the Event is recorded once";
+  EXPECT_FALSE(statusChangedForUsers(w.snap.cluster.status, second.status));
+}
+
+TEST(Decide, AMissingSecretIsDegradedNamesTheSecretAndChangesNoTopology) {
+  World w(3, 1);
+  w.snap.cluster.spec.password_secret = api::PasswordSecretRef{"rc-auth", "password"};
+  w.snap.cluster.spec.masters = 4;  // a change is wanted, but must wait for the Secret
+  w.snap.pods.push_back(pod(3, 0));
+  w.snap.pods.push_back(pod(3, 1));
+  w.snap.secret.kind = SecretRead::Kind::kUnavailable;
+  w.snap.secret.problem = "password Secret rc-auth: not found";
+  w.snap.secret.password = "the-old-one";
+  Decision d = decide(w.snap, w.options);
+  const auto& degraded = condition(d, api::kConditionDegraded);
+  EXPECT_EQ(degraded.reason, api::kReasonSecretUnavailable);
+  EXPECT_NE(degraded.message.find("rc-auth"), std::string::npos);
+  EXPECT_TRUE(hasEvent(d, api::kReasonSecretUnavailable));
+  EXPECT_FALSE(d.topology.has_value());
+  EXPECT_EQ(d.requeue, w.options.secret_retry_interval);
+  EXPECT_EQ(d.status.masters, 3) << "status is still observed with the password that worked";
+
+  // No password ever worked: the observation is blind, so the last one stays.
+  w.snap.secret.password.clear();
+  w.snap.live->cluster.nodes.clear();
+  Decision blind = decide(w.snap, w.options);
+  EXPECT_EQ(blind.status.masters, 3);
+  EXPECT_EQ(blind.status.nodes, w.snap.cluster.status.nodes);
+}
+
+TEST(Decide, AScaleOutPlansTheMoveStartsTheOperationOnceAndComesBackAtOnce) {
+  World w(3, 1);
+  w.snap.cluster.spec.masters = 4;
+  w.snap.cluster.generation = 3;
+  for (int o = 0; o <= 1; ++o) {
+    PodInfo p = pod(3, o);
+    w.snap.pods.push_back(p);
+    topology::ObservedNode fresh;  // a new, empty node that knows no one yet
+    fresh.address = p.address();
+    fresh.reachable = true;
+    fresh.id = nodeId(3, o);
+    fresh.failure_domain = p.node_name;
+    w.snap.planner_view->nodes.push_back(fresh);
+    w.snap.live->cluster.nodes.push_back(fresh);
+  }
+  w.snap.statefulsets[3] = {{"spec", {{"replicas", 2}}}};
+  Decision d = decide(w.snap, w.options);
+  ASSERT_TRUE(d.topology.has_value()) << condition(d, api::kConditionDegraded).message;
+  EXPECT_FALSE(d.topology->plan.empty());
+  EXPECT_NE(d.topology->summary.find("join 2 node(s)"), std::string::npos) << d.topology->summary;
+  EXPECT_EQ(condition(d, api::kConditionProgressing).status, api::ConditionStatus::kTrue);
+  EXPECT_EQ(condition(d, api::kConditionReady).status, api::ConditionStatus::kFalse);
+  EXPECT_EQ(condition(d, api::kConditionReady).observed_generation, 3);
+  ASSERT_TRUE(d.status.operation.is_object());
+  EXPECT_EQ(d.status.operation["slotsMoved"], 0);
+  EXPECT_EQ(d.status.operation["startedAt"], api::formatConditionTime(kNow));
+  EXPECT_TRUE(hasEvent(d, d.topology->reason));
+  EXPECT_EQ(d.requeue, w.options.next_slice);
+
+  // The next slice: the operation carries on, with no second "Starting" Event.
+  w.snap.cluster.status = d.status;
+  w.snap.cluster.status.operation["slotsMoved"] = 1000;
+  Decision next = decide(w.snap, w.options);
+  ASSERT_TRUE(next.topology.has_value());
+  EXPECT_TRUE(next.events.empty());
+  EXPECT_EQ(next.status.operation["slotsMoved"], 1000);
+}
+
+TEST(Decide, AFinishedOperationIsClearedWithADoneEvent) {
+  World w(3, 1);
+  w.snap.cluster.status.operation = {
+      {"type", "MigratingSlots"},
+      {"description", "move 4096 slots"},
+      {"startedAt", api::formatConditionTime(kNow - std::chrono::seconds(12))},
+      {"slotsMoved", 4096},
+      {"keysMoved", 250000}};
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.status.operation.is_null());
+  ASSERT_EQ(d.events.size(), 1u);
+  EXPECT_EQ(d.events[0].reason, api::kReasonReconciled);
+  EXPECT_NE(d.events[0].message.find("4096 slots and 250000 keys moved in 12s"), std::string::npos)
+      << d.events[0].message;
+}
+
+TEST(Decide, AShardIsDeletedOnlyOnceItsNodesAreForgottenBudgetFirst) {
+  World w(4, 0);
+  w.snap.cluster.spec.masters = 3;
+  // Shard 3 still holds slots: the planner drains it first, nothing is deleted.
+  Decision draining = decide(w.snap, w.options);
+  EXPECT_TRUE(draining.deletions.empty());
+  ASSERT_TRUE(draining.topology.has_value());
+
+  // Drained, forgotten and reset: its pod no longer knows anyone, and no one knows it.
+  World after(3, 0);
+  after.snap.cluster.spec.masters = 3;
+  after.snap.statefulsets[3] = {{"spec", {{"replicas", 1}}}};
+  PodInfo leaving = pod(3, 0);
+  after.snap.pods.push_back(leaving);
+  topology::ObservedNode alone;
+  alone.address = leaving.address();
+  alone.reachable = true;
+  alone.id = nodeId(3, 0);
+  after.snap.live->cluster.nodes.push_back(alone);
+  Decision d = decide(after.snap, after.options);
+  ASSERT_EQ(d.deletions.size(), 2u) << condition(d, api::kConditionDegraded).message;
+  EXPECT_EQ(d.deletions[0].plural, "poddisruptionbudgets");
+  EXPECT_EQ(d.deletions[1].plural, "statefulsets");
+  EXPECT_EQ(d.deletions[1].name, "rc-shard-3");
+  EXPECT_TRUE(hasEvent(d, api::kReasonScalingIn));
+
+  // Still known to a member: not deleted, and the pass says why.
+  after.snap.live->cluster.nodes[0].peer_ids.push_back(nodeId(3, 0));
+  Decision blocked = decide(after.snap, after.options);
+  EXPECT_TRUE(blocked.deletions.empty());
+  EXPECT_EQ(blocked.error.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(blocked.error.message().find("rc-shard-3-0"), std::string::npos);
+}
+
+TEST(Decide, AnInvalidSpecIsReportedOnceAndNothingIsApplied) {
+  World w(3, 1);
+  w.snap.cluster.spec.masters = 2;
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.applies.empty());
+  EXPECT_FALSE(d.topology.has_value());
+  EXPECT_EQ(condition(d, api::kConditionReady).reason, api::kReasonInvalidSpec);
+  EXPECT_TRUE(hasEvent(d, api::kReasonInvalidSpec));
+  EXPECT_EQ(d.requeue, milliseconds(0));
+  w.snap.cluster.status = d.status;
+  EXPECT_TRUE(decide(w.snap, w.options).events.empty());
+}
+
+TEST(Decide, ReplicasNotLinkedYetMeanLookingAgainSoon) {
+  World w(3, 1);
+  for (auto& [address, repl] : w.snap.live->replication) {
+    if (repl.role == "slave") repl.master_link_status = "down";
+  }
+  Decision d = decide(w.snap, w.options);
+  EXPECT_EQ(condition(d, api::kConditionReady).status, api::ConditionStatus::kFalse);
+  EXPECT_EQ(condition(d, api::kConditionDegraded).reason, api::kReasonUnprotectedMasters);
+  EXPECT_EQ(d.requeue, w.options.converge_poll_interval);
+}
+
+}  // namespace
+}  // namespace slotkeeper::reconciler
+
+namespace slotkeeper::reconciler {
+namespace {
+
+nlohmann::json statefulSet(int shard, int replicas, const std::string& hash) {
+  return {{"metadata",
+           {{"name", "rc-shard-" + std::to_string(shard)},
+            {"namespace", "ns"},
+            {"labels", {{std::string(resources::kLabelShard), std::to_string(shard)}}},
+            {"annotations", {{std::string(resources::kAnnotationAppliedHash), hash}}}}},
+          {"spec", {{"replicas", replicas}}}};
+}
+
+std::string pathOf(int shard) {
+  return kube::kStatefulSets.in("ns").named("rc-shard-" + std::to_string(shard)).path();
+}
+
+TEST(MergeStatefulSets, AWriteTheCacheDoesNotShowYetWinsUntilItDoes) {
+  SnapshotMemory memory;
+  memory.applied_statefulsets[pathOf(0)] = statefulSet(0, 2, "new");  // shrunk from 3
+  memory.applied_statefulsets[pathOf(1)] = statefulSet(1, 2, "created");
+  auto merged = mergeStatefulSets({statefulSet(0, 3, "old")}, memory);
+  ASSERT_EQ(merged.size(), 2u);
+  EXPECT_EQ(merged[0]["spec"]["replicas"], 2) << "a stale cache must not grow a shard back";
+  EXPECT_EQ(merged[1]["spec"]["replicas"], 2) << "a StatefulSet just created counts";
+  EXPECT_EQ(memory.applied_statefulsets.size(), 2u);
+
+  merged = mergeStatefulSets({statefulSet(0, 2, "new"), statefulSet(1, 2, "created")}, memory);
+  EXPECT_EQ(merged[0]["spec"]["replicas"], 2);
+  EXPECT_TRUE(memory.applied_statefulsets.empty()) << "forgotten once the cache caught up";
+}
+
+TEST(MergeStatefulSets, ADeletedStatefulSetStaysGoneWhileTheCacheStillHasIt) {
+  SnapshotMemory memory;
+  memory.deleted_statefulsets.insert(pathOf(3));
+  auto merged = mergeStatefulSets({statefulSet(0, 1, "a"), statefulSet(3, 1, "b")}, memory);
+  EXPECT_EQ(merged.size(), 1u);
+  EXPECT_EQ(merged.count(3), 0u);
+  EXPECT_EQ(memory.deleted_statefulsets.size(), 1u);
+  mergeStatefulSets({statefulSet(0, 1, "a")}, memory);
+  EXPECT_TRUE(memory.deleted_statefulsets.empty());
+}
+
+}  // namespace
+}  // namespace slotkeeper::reconciler
