@@ -18,7 +18,8 @@ PodInfo pod(int shard, int ordinal, bool ready = true) {
 
 TEST(Membership, PodInfoReadsShardOrdinalIpNodeAndReadiness) {
   nlohmann::json object = {
-      {"metadata", {{"name", "rc-shard-2-1"}, {"labels", {{std::string(resources::kLabelShard), "2"}}}}},
+      {"metadata",
+       {{"name", "rc-shard-2-1"}, {"labels", {{std::string(resources::kLabelShard), "2"}}}}},
       {"spec", {{"nodeName", "node-b"}}},
       {"status",
        {{"phase", "Running"},
