@@ -156,6 +156,19 @@ void waitKnownByAll(redis::NodeConnector& connector, const std::vector<std::stri
   if (!known) die("redis-cli add-node", deadlineExceeded(newcomer + " never joined"));
 }
 
+// Then rebalance still refuses to run until every node agrees on the configuration; a script
+// has to wait for `--cluster check` to pass as well.
+void waitCliCheckPasses(const std::string& seed) {
+  const bool clean = waitUntil(
+      [&] {
+        int code = -1;
+        runCommand("redis-cli --cluster check " + seed + " > /dev/null 2>&1", &code);
+        return code == 0;
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(10));
+  if (!clean) die("redis-cli add-node", deadlineExceeded("redis-cli --cluster check never passed"));
+}
+
 std::string myId(redis::NodeConnector& connector, const std::string& address) {
   auto client = connector.connect(address);
   if (!client.isOk()) die("myid", client.status());
@@ -250,6 +263,7 @@ void cliGrow(Figures& f) {
   auto start = SteadyClock::now();
   redisCli("--cluster add-node " + bed.servers.address(3) + " " + seed, "redis-cli add-node");
   waitKnownByAll(bed.connector, four, bed.servers.address(3));
+  waitCliCheckPasses(seed);
   redisCli("--cluster rebalance " + seed + " --cluster-use-empty-masters", "redis-cli rebalance");
   f.cli_add_master = since(start);
   waitServing(bed.connector, four);
