@@ -115,6 +115,7 @@ Status Executor::run(const topology::Plan& plan, const topology::ObservedCluster
   const auto& steps = plan.steps;
   for (size_t i = 0; i < steps.size();) {
     if (should_stop_ && should_stop_()) return aborted("stopped before step " + std::to_string(i));
+    RETURN_IF_ERROR(checkWriteFence(options_.move));
     progress_.step_index = i;
     progress_.step = topology::describeStep(steps[i]);
     // Consecutive moves form one parallel batch.
@@ -167,15 +168,34 @@ Status Executor::runStep(const Step& step) {
         if constexpr (std::is_same_v<T, topology::ReplicateStep>) return replicate(s);
         if constexpr (std::is_same_v<T, topology::ForgetStep>) return forget(s);
         if constexpr (std::is_same_v<T, topology::WaitForAgreementStep>) {
-          return waitForMembersToAgree();
+          return waitForMembersToAgree(s);
         }
         return internalError("unknown step");
       },
       step);
 }
 
-Status Executor::waitForMembersToAgree() {
-  return waitForAgreement(connector_, members_, clock_, options_.agreement);
+Status Executor::waitForMembersToAgree(const topology::WaitForAgreementStep& what) {
+  return waitForAgreement(connector_, members_, what, clock_, options_.agreement);
+}
+
+void Executor::announceToMembers(NodeClient& node) {
+  std::vector<redis::Command> meets;
+  for (const auto& address : members_) {
+    if (address == node.address()) continue;
+    auto target = redis::splitAddress(address);
+    if (target.isOk()) {
+      meets.push_back({"CLUSTER", "MEET", target->first, std::to_string(target->second)});
+    }
+  }
+  if (meets.empty()) return;
+  // Best effort: a member that misses it still learns through gossip, and the barrier after
+  // the phase nudges whatever view still lags.
+  auto replies = node.pipeline(meets);
+  if (!replies.isOk()) {
+    log::debug("announce failed",
+               {{"from", node.address()}, {"error", replies.status().toString()}});
+  }
 }
 
 // Runs one move end to end on connections of its own.
@@ -269,6 +289,7 @@ Status Executor::settleSlots(const std::vector<topology::SettleSlotStep>& batch)
       std::to_string(slots.size()) + " open slot(s) from " + std::to_string(slots.front());
   ASSIGN_OR_RETURN(NodeClient * owner, clientFor(first.owner_address));
   ASSIGN_OR_RETURN(auto owner_me, readMyself(*owner));
+  RETURN_IF_ERROR(checkWriteFence(options_.move));
   RETURN_IF_ERROR(expectNodeId(owner_me, first.owner_id, first.owner_address));
   // Finishing a move: the holder is the old source, whose copy of a key kept serving writes,
   // so it wins a conflict. Rolling back: only byte-identical copies may be replaced.
@@ -289,6 +310,7 @@ Status Executor::settleSlots(const std::vector<topology::SettleSlotStep>& batch)
     }
   }
   ASSIGN_OR_RETURN(auto masters, liveMasters(*owner));
+  RETURN_IF_ERROR(checkWriteFence(options_.move));
   RETURN_IF_ERROR(assignSlotsEverywhere({owner, owner_me.id}, masters, slots));
   // A node that was importing keeps that marker when told another node owns the slot; STABLE
   // clears whatever marker is left now that ownership is settled.
@@ -362,14 +384,20 @@ Status Executor::replicate(const topology::ReplicateStep& step) {
   if (!me.slots.empty()) {
     return failedPrecondition(step.address + " still holds slots; it must be drained first");
   }
-  // Right after a MEET the node may not know its new master yet; gossip brings it quickly.
+  // The barrier after the join phase makes sure the node knows its master; a node met by an
+  // earlier run may still be learning it, which takes a moment at most.
   const auto deadline = clock_.now() + options_.agreement.timeout;
-  while (true) {
-    Status s = node->clusterReplicate(step.master_id);
-    if (s.isOk() || clock_.now() >= deadline) return s;
-    if (s.message().find("Unknown node") == std::string::npos) return s;
+  Status s = node->clusterReplicate(step.master_id);
+  while (!s.isOk() && s.message().find("Unknown node") != std::string::npos &&
+         clock_.now() < deadline) {
     clock_.sleepFor(options_.agreement.poll_interval);
+    s = node->clusterReplicate(step.master_id);
   }
+  RETURN_IF_ERROR(s);
+  // Its master and every other member would otherwise learn the new role only from the
+  // replica's periodic pings, seconds later.
+  announceToMembers(*node);
+  return Status::ok();
 }
 
 Status Executor::forget(const topology::ForgetStep& step) {

@@ -60,7 +60,10 @@ class Executor {
   Status detachReplica(const topology::DetachReplicaStep& step);
   Status replicate(const topology::ReplicateStep& step);
   Status forget(const topology::ForgetStep& step);
-  Status waitForMembersToAgree();
+  Status waitForMembersToAgree(const topology::WaitForAgreementStep& what);
+  // `node` sends CLUSTER MEET to every other member: each receiver learns its current role and
+  // slots from that one packet instead of waiting for gossip to pass them on.
+  void announceToMembers(redis::NodeClient& node);
 
   Result<redis::NodeClient*> clientFor(const std::string& address);
   // The live masters (not failing) as `via` sees them, as connected clients.
