@@ -41,6 +41,13 @@ Command buildMigrate(const std::string& ip, int port, const std::vector<std::str
   return cmd;
 }
 
+// The destination's refusal arrives wrapped by the source ("ERR Target instance replied with
+// error: BUSYKEY ..."), so the code is looked for anywhere in the text.
+bool isBusyKeyError(const Reply& r) {
+  return r.isErrorWithPrefix("BUSYKEY") ||
+         (r.isError() && r.str.find("error: BUSYKEY") != std::string::npos);
+}
+
 bool isRetryableMigrateError(const Reply& r) {
   return r.isErrorWithPrefix("ASK") || r.isErrorWithPrefix("TRYAGAIN");
 }
@@ -111,7 +118,7 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
       }
       continue;
     }
-    if (r.isErrorWithPrefix("BUSYKEY")) {
+    if (isBusyKeyError(r)) {
       RETURN_IF_ERROR(checkBusyKeys(holder, destination, migrate_keys[i], policy, slot));
       RETURN_IF_ERROR(checkWriteFence(options));
       log::warn(

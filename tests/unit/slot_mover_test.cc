@@ -122,12 +122,10 @@ TEST(SlotMover, ABusyKeyWithADifferentValueStopsTheMoveAndKeepsBothCopies) {
   EXPECT_EQ(f.h.cluster.ownerOf(slot), f.h.cluster.idOf(f.nodes[0]));
 }
 
-// The three tests below are disabled: Redis reports a busy key from MIGRATE wrapped in its own
-// error ("ERR Target instance replied with error: BUSYKEY ..."), and the mover's migrateRound
-// looks for "BUSYKEY" only at the start of the reply, so it treats every busy key as a plain
-// MIGRATE failure. Run them with --gtest_also_run_disabled_tests.
+// Redis reports a busy key from MIGRATE wrapped in its own error ("ERR Target instance replied
+// with error: BUSYKEY ..."); the fake answers the same way.
 
-TEST(SlotMover, DISABLED_ABusyKeyWithTheSameValueIsReplacedAndTheMoveCompletes) {
+TEST(SlotMover, ABusyKeyWithTheSameValueIsReplacedAndTheMoveCompletes) {
   MoverFixture f(0);
   const int slot = 77;
   const std::string same = keyIn(slot, "busy");
@@ -146,7 +144,7 @@ TEST(SlotMover, DISABLED_ABusyKeyWithTheSameValueIsReplacedAndTheMoveCompletes) 
   EXPECT_EQ(f.h.cluster.ownerOf(slot), f.h.cluster.idOf(f.nodes[1]));
 }
 
-TEST(SlotMover, DISABLED_RepairingForwardTheSourcesCopyWins) {
+TEST(SlotMover, RepairingForwardTheSourcesCopyWins) {
   MoverFixture f(0);
   const int slot = 78;
   const std::string key = keyIn(slot, "clash");
@@ -163,7 +161,7 @@ TEST(SlotMover, DISABLED_RepairingForwardTheSourcesCopyWins) {
   EXPECT_EQ(f.h.cluster.keysOf(f.nodes[0]).count(key), 0u);
 }
 
-TEST(SlotMover, DISABLED_ConvergeSettlesAnOpenSlotWhoseKeyIsOnBothSides) {
+TEST(SlotMover, ConvergeSettlesAnOpenSlotWhoseKeyIsOnBothSides) {
   // What a MIGRATE that timed out after the destination restored the key leaves behind: the
   // slot open on both sides and the key on both (the IOERR case of the MIGRATE documentation).
   MoverFixture f(600);
