@@ -62,13 +62,19 @@ done
 echo "measure: all $CLUSTERS Ready after $SECONDS s; settling for $HEALTH_INTERVAL s"
 sleep "$HEALTH_INTERVAL"
 
-# Writes to the objects the operator writes, as the API server counts them.
-write_count() {
+# Writes to the objects the operator writes, as the API server counts them: one line per
+# resource and verb with its running count.
+write_counts() {
   kubectl get --raw /metrics | awk '
     /^apiserver_request_total\{/ && /verb="(POST|PUT|PATCH|APPLY|DELETE)"/ &&
     /resource="(redisclusters|statefulsets|poddisruptionbudgets|configmaps|services|events)"/ {
-      n += $NF } END { printf "%d\n", n }'
+      match($0, /resource="[a-z]+"/); r = substr($0, RSTART + 10, RLENGTH - 11)
+      match($0, /subresource="[a-z]*"/); sr = substr($0, RSTART + 13, RLENGTH - 14)
+      match($0, /verb="[A-Z]+"/); v = substr($0, RSTART + 6, RLENGTH - 7)
+      n[r (sr == "" ? "" : "/" sr) " " v] += $NF }
+    END { for (k in n) print k, n[k] }' | sort
 }
+write_count() { write_counts | awk '{n += $NF} END {printf "%d\n", n}'; }
 lease_writes() {
   kubectl get --raw /metrics | awk '
     /^apiserver_request_total\{/ && /verb="PUT"/ && /resource="leases"/ && /group="coordination.k8s.io"/ {
@@ -80,8 +86,10 @@ rv_sum() {
 }
 
 log_lines_before=$(wc -l <"$RUN/operator.log")
+write_counts >"$RUN/writes-before.txt"
 writes0=$(write_count); leases0=$(lease_writes); cpu0=$(cpu_ticks); rv0=$(rv_sum)
 sleep "$WINDOW"
+write_counts >"$RUN/writes-after.txt"
 writes1=$(write_count); leases1=$(lease_writes); cpu1=$(cpu_ticks); rv1=$(rv_sum)
 window_log=$(tail -n +"$((log_lines_before + 1))" "$RUN/operator.log")
 passes=$(grep -c '"msg":"decided"' <<<"$window_log" || true)
@@ -92,6 +100,9 @@ rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$operator_pid/status")
 
 echo "measure: $CLUSTERS clusters at rest, ${WINDOW} s window, health interval ${HEALTH_INTERVAL} s"
 echo "  Kubernetes writes (RedisClusters, StatefulSets, budgets, ConfigMaps, Services, Events): $((writes1 - writes0))"
+awk 'NR == FNR {before[$1 " " $2] = $3; next}
+     $3 - before[$1 " " $2] > 0 {printf "    %s %s: %d\n", $1, $2, $3 - before[$1 " " $2]}' \
+  "$RUN/writes-before.txt" "$RUN/writes-after.txt"
 echo "  RedisCluster objects changed: $([[ $rv0 == "$rv1" ]] && echo none || echo some)"
 echo "  Lease renewals (leader election, expected every 2 s): $((leases1 - leases0))"
 echo "  reconcile passes: $passes ($(awk -v p="$passes" -v c="$CLUSTERS" -v w="$WINDOW" 'BEGIN {printf "%.2f", p / c / (w / 60)}') per cluster per minute)"

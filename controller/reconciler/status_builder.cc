@@ -105,16 +105,18 @@ void fillObservedStatus(const std::vector<PodInfo>& pods, const LiveObservation&
 
 namespace {
 
+// A replica acknowledges its offset every second, so at rest its lag reads 0 or 1 s and its byte
+// gap a few bytes (the master's pings): those are one bucket, or the status would flicker.
 int64_t lagSecondsBucket(int64_t seconds) {
-  if (seconds <= 0) return 0;
+  if (seconds <= 1) return 0;
   if (seconds <= 5) return 1;
   if (seconds <= 30) return 2;
   return 3;
 }
 
 int64_t lagBytesBucket(int64_t bytes) {
-  if (bytes <= 0) return 0;
-  return bytes < (int64_t{1} << 20) ? 1 : 2;
+  if (bytes < (int64_t{1} << 20)) return 0;
+  return bytes < (int64_t{64} << 20) ? 1 : 2;
 }
 
 api::RedisClusterStatus withLagBuckets(api::RedisClusterStatus status) {

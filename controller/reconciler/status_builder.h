@@ -25,8 +25,8 @@ void fillObservedStatus(const std::vector<PodInfo>& pods, const LiveObservation&
                         api::RedisClusterStatus* status);
 
 // Whether `after` differs from `before` in anything a user would care about. Replication lag
-// counts by the bucket it falls in (0, 1-5, 5-30, 30+ seconds; 0, under 1 MiB, more bytes), so
-// lag that flickers between 0 and 1 s at rest writes nothing. Pure.
+// counts by the bucket it falls in (0-1, 2-5, 6-30, over 30 seconds; under 1 MiB, under 64 MiB,
+// more bytes), so lag that flickers between 0 and 1 s at rest writes nothing. Pure.
 bool statusChangedForUsers(const api::RedisClusterStatus& before,
                            const api::RedisClusterStatus& after);
 

@@ -149,18 +149,28 @@ TEST(Decide, AtRestAppliesNothingWritesNothingAndLooksAgainAtTheHealthInterval) 
 
 TEST(Decide, LagThatFlickersWithinItsBucketIsNotWorthAWrite) {
   World w(3, 1);
-  for (auto& [address, repl] : w.snap.live->replication) {
-    for (auto& link : repl.replicas) link.lag_seconds = 1;
-  }
+  auto set_lag = [&](int64_t seconds, int64_t offset_gap) {
+    for (auto& [address, repl] : w.snap.live->replication) {
+      for (auto& link : repl.replicas) {
+        link.lag_seconds = seconds;
+        link.offset = repl.master_repl_offset - offset_gap;
+      }
+    }
+  };
+  set_lag(1, 14);  // at rest: a replica acks every second; the master's pings add a few bytes
   Decision d = decide(w.snap, w.options);
   ASSERT_FALSE(d.status.nodes.empty());
-  EXPECT_TRUE(statusChangedForUsers(w.snap.cluster.status, d.status)) << "0 s -> 1 s is news";
+  EXPECT_FALSE(statusChangedForUsers(w.snap.cluster.status, d.status));
+  set_lag(4, 0);
+  d = decide(w.snap, w.options);
+  EXPECT_TRUE(statusChangedForUsers(w.snap.cluster.status, d.status)) << "0-1 s -> 4 s is news";
   w.snap.cluster.status = d.status;
-  for (auto& [address, repl] : w.snap.live->replication) {
-    for (auto& link : repl.replicas) link.lag_seconds = 4;
-  }
+  set_lag(2, 0);
   EXPECT_FALSE(statusChangedForUsers(w.snap.cluster.status, decide(w.snap, w.options).status))
-      << "1 s -> 4 s stays in the 1-5 s bucket";
+      << "4 s -> 2 s stays in the 2-5 s bucket";
+  set_lag(2, int64_t{2} << 20);
+  EXPECT_TRUE(statusChangedForUsers(w.snap.cluster.status, decide(w.snap, w.options).status))
+      << "a replica 2 MiB behind is news";
 }
 
 TEST(Decide, ANewClusterGetsItsObjectsAndWaitsForPods) {
