@@ -104,10 +104,14 @@ void decideSharedObjects(const Snapshot& s, Decision& d) {
                  resources::makeHeadlessService(c), nullptr, d);
 }
 
-std::vector<std::string> unschedulable(const Snapshot& s, const ShapeChange& shape) {
+// Pods the scheduler has refused for at least the grace period: a pod whose volume is still
+// being provisioned is refused for a moment, which is no news.
+std::vector<std::string> unschedulable(const Snapshot& s, const ShapeChange& shape,
+                                       std::chrono::seconds grace) {
   std::vector<std::string> out;
   for (const auto& p : s.pods) {
     if (p.unschedulable_message.empty()) continue;
+    if (p.unschedulable_since.has_value() && s.now - *p.unschedulable_since < grace) continue;
     if (std::find(shape.waiting_for.begin(), shape.waiting_for.end(), p.name) ==
         shape.waiting_for.end()) {
       continue;
@@ -136,14 +140,15 @@ bool decideHealth(const Snapshot& s, Conditions& conditions, Decision& d) {
                        " slots ok, " + std::to_string(st.ready_replicas) + " linked replicas");
   }
   if (st.unprotected_masters > 0) {
+    // No Event: every new replica passes through this while it syncs; the condition, the
+    // metric and its alert (which waits) tell the lasting case.
     conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue,
                    api::kReasonUnprotectedMasters,
                    std::to_string(st.unprotected_masters) +
-                       " master(s) have no linked replica: one more failure loses their slots",
-                   kube::EventType::kWarning);
+                       " master(s) have no linked replica: one more failure loses their slots");
   } else if (st.cluster_state != "ok") {
     conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue, api::kReasonClusterDown,
-                   "cluster_state is " + st.cluster_state, kube::EventType::kWarning);
+                   "cluster_state is " + st.cluster_state);
   } else {
     conditions.set(api::kConditionDegraded, api::ConditionStatus::kFalse, api::kReasonReconciled,
                    "no problem found");
@@ -319,7 +324,7 @@ Decision decide(const Snapshot& s, const DecideOptions& options) {
     decideStatefulSets(s, shape.statefulset_replicas, d);
     std::string message =
         "waiting for pods to be Running and Ready: " + joinNames(shape.waiting_for);
-    const auto stuck = unschedulable(s, shape);
+    const auto stuck = unschedulable(s, shape, options.unschedulable_grace);
     if (!stuck.empty()) {
       const std::string why = "cannot schedule " + joinNames(stuck, 3);
       message += "; " + why;

@@ -24,6 +24,8 @@ struct DecideOptions {
   // While pods start: their changes wake a pass anyway; this is only the fallback.
   std::chrono::milliseconds pods_wait_interval{10000};
   std::chrono::milliseconds secret_retry_interval{10000};
+  // How long a pod must stay unschedulable before it is reported (Degraded and an Event).
+  std::chrono::seconds unschedulable_grace{30};
   // After a slice of a topology change: at once, behind the other clusters in the queue.
   std::chrono::milliseconds next_slice{1};
 };

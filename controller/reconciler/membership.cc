@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "kube/timefmt.h"
+
 namespace slotkeeper::reconciler {
 namespace {
 
@@ -49,6 +51,9 @@ Result<PodInfo> podInfoFrom(const nlohmann::json& pod) {
     if (c.value("type", "") == "PodScheduled" && c.value("status", "") == "False" &&
         c.value("reason", "") == "Unschedulable") {
       info.unschedulable_message = c.value("message", "unschedulable");
+      if (auto since = kube::parseTime(c.value("lastTransitionTime", "")); since.isOk()) {
+        info.unschedulable_since = *since;
+      }
     }
   }
   return info;

@@ -6,6 +6,7 @@
 // engine, and only then are their pods deleted by shrinking or deleting StatefulSets.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -30,6 +31,8 @@ struct PodInfo {
   // The scheduler's word when the pod cannot be placed (PodScheduled=False, reason
   // Unschedulable): its message, e.g. "0/3 nodes are available: ...". Empty otherwise.
   std::string unschedulable_message;
+  // Since when (the condition's lastTransitionTime), when the pod says.
+  std::optional<std::chrono::system_clock::time_point> unschedulable_since;
   std::string address() const { return ip + ":" + std::to_string(resources::kRedisPort); }
 };
 

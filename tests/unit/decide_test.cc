@@ -203,7 +203,13 @@ TEST(Decide, AnUnschedulablePodIsNamedWithTheSchedulersReasonAndReportedOnce) {
   PodInfo stuck = pod(3, 0, false);
   stuck.ip.clear();
   stuck.unschedulable_message = "0/3 nodes are available: 3 Insufficient memory.";
+  stuck.unschedulable_since = kNow - std::chrono::seconds(5);
   w.snap.pods.push_back(stuck);
+  Decision brief = decide(w.snap, w.options);
+  EXPECT_NE(condition(brief, api::kConditionDegraded).reason, api::kReasonPodsUnschedulable)
+      << "refused for a moment (a volume being bound) is no news";
+  EXPECT_FALSE(hasEvent(brief, api::kReasonPodsUnschedulable));
+  w.snap.pods.back().unschedulable_since = kNow - std::chrono::seconds(45);
   Decision first = decide(w.snap, w.options);
   const auto& degraded = condition(first, api::kConditionDegraded);
   EXPECT_EQ(degraded.status, api::ConditionStatus::kTrue);
