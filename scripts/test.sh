@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 bash scripts/check-format.sh
+bash scripts/check-layers.sh
 bash scripts/build.sh build
 bash scripts/build.sh build-asan -DSK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 

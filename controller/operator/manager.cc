@@ -137,12 +137,6 @@ const kube::Reflector* Manager::informerFor(const kube::ResourceRef& collection,
   return nullptr;
 }
 
-kube::Store* Manager::redisClusterStore(const std::string& ns) {
-  std::lock_guard lock(informers_mu_);
-  const kube::Reflector* r = informerFor(kube::kRedisClusters, ns);
-  return r == nullptr ? nullptr : &const_cast<kube::Reflector*>(r)->store();
-}
-
 std::optional<json> Manager::get(const kube::ResourceRef& collection, const std::string& ns,
                                  const std::string& name) const {
   std::lock_guard lock(informers_mu_);

@@ -59,8 +59,6 @@ class Manager final : public kube::ObjectCache {
   bool isLeader() const { return leading_.load(); }
   bool informersSynced() const;
   size_t queueDepth() const { return queue_.len(); }
-  kube::Store* redisClusterStore(const std::string& ns);
-
   // kube::ObjectCache over the running informers (RedisClusters, StatefulSets, Pods).
   std::optional<nlohmann::json> get(const kube::ResourceRef& collection, const std::string& ns,
                                     const std::string& name) const override;
