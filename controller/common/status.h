@@ -28,7 +28,10 @@ enum class StatusCode {
 
 std::string_view statusCodeName(StatusCode code);
 
-// How a caller should react to a failed operation (DESIGN.md §5).
+// How a caller should react to a failed operation: not at all (done, or stopped on purpose),
+// at once after re-reading (a conflict, an expired watch), after a growing backoff (transient
+// trouble), or only once something it depends on changes (retrying the same request would fail
+// the same way). docs/architecture.md describes where each class is used.
 enum class RetryClass { kNone, kImmediate, kBackoff, kWaitForChange };
 RetryClass retryClassFor(StatusCode code);
 

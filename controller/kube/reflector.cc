@@ -122,11 +122,6 @@ Status Reflector::listAndReplace() {
   const std::string list_rv = objectResourceVersion(*listed);
   std::map<std::string, json> previous = store_.replaceAll(fresh);
   setResourceVersion(list_rv);
-  {
-    std::lock_guard lock(mu_);
-    synced_.store(true);
-  }
-  cv_.notify_all();
 
   // Tell handlers what changed while we were not watching.
   for (const auto& [key, object] : fresh) {
@@ -140,6 +135,14 @@ Status Reflector::listAndReplace() {
   for (const auto& [key, object] : previous) {
     if (fresh.count(key) == 0 && handlers_.on_delete) handlers_.on_delete(object);
   }
+
+  // Only now: a caller woken by waitForSync may rely on every listed object having gone
+  // through on_add (a controller's queue already holds its key).
+  {
+    std::lock_guard lock(mu_);
+    synced_.store(true);
+  }
+  cv_.notify_all();
   return Status::ok();
 }
 

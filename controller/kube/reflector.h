@@ -59,8 +59,11 @@ class Reflector {
   // The loop itself, for callers that own the thread. Returns when `stop` is requested.
   void run(std::stop_token stop);
 
-  // True after the first successful list has been stored.
+  // True once the first successful list has been stored and the handlers have been called for
+  // all of it (on_add for every listed object), so a caller that saw it true finds every
+  // listed object both in the store and in whatever the handlers feed.
   bool hasSynced() const { return synced_.load(); }
+  // Blocks until hasSynced() or `timeout`; returns hasSynced().
   bool waitForSync(std::chrono::milliseconds timeout) const;
 
   std::string lastResourceVersion() const;

@@ -34,15 +34,18 @@ std::string ResourceRef::apiVersion() const {
 }
 
 std::string ResourceRef::path() const {
-  std::string out = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
+  // Appended piece by piece rather than with `"/" + ...` temporaries, which GCC 12 at -O3
+  // flags with a false -Wrestrict (the inlined string insert).
+  std::string out = group.empty() ? "/api" : "/apis/" + group;
+  out.append("/").append(version);
   // Namespaces are themselves cluster-scoped; a namespace object is addressed by name only.
   if (!ns.empty() && !(group.empty() && plural == "namespaces")) {
-    out += "/namespaces/" + urlEncode(ns);
+    out.append("/namespaces/").append(urlEncode(ns));
   }
-  out += "/" + plural;
+  out.append("/").append(plural);
   if (name.empty()) return out;
-  out += "/" + urlEncode(name);
-  if (!subresource.empty()) out += "/" + subresource;
+  out.append("/").append(urlEncode(name));
+  if (!subresource.empty()) out.append("/").append(subresource);
   return out;
 }
 

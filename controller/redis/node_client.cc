@@ -14,9 +14,10 @@ constexpr size_t kMaxPipelineBatch = 2000;
 // The first word of an error reply, which Redis uses as its error code ("MOVED 42 ...").
 std::string_view errorCode(std::string_view error) { return error.substr(0, error.find(' ')); }
 
-// The retry class of a Redis error follows DESIGN.md §5: redirects, a cluster that is not
-// ready yet, and a node that is loading are transient; authentication needs a new password;
-// anything else means the node is not in a state where the command can work.
+// The code given to a Redis error decides how callers retry it (retryClassFor): redirects, a
+// cluster that is not ready yet, and a node that is loading are transient (retried after a
+// backoff); bad credentials, and anything else (the node is not in a state where the command
+// can work), are retried only once something changes.
 StatusCode codeForRedisError(std::string_view error) {
   std::string_view code = errorCode(error);
   if (code == "MOVED" || code == "ASK" || code == "CLUSTERDOWN" || code == "TRYAGAIN" ||

@@ -44,7 +44,12 @@ std::string SlotSet::toString() const {
   for (const auto& r : ranges()) {
     if (!out.empty()) out += ",";
     out += std::to_string(r.first);
-    if (r.last != r.first) out += "-" + std::to_string(r.last);
+    if (r.last != r.first) {
+      // Appended piecewise: `"-" + std::to_string(...)` builds a temporary that GCC 12 at -O3
+      // flags with a false -Wrestrict (overlapping memcpy in the inlined string insert).
+      out += '-';
+      out += std::to_string(r.last);
+    }
   }
   return out;
 }
