@@ -23,7 +23,8 @@ struct Cidr {
   int prefix = 0;
   uint64_t size() const { return uint64_t{1} << (32 - prefix); }
 };
-// Only ranges inside 127.0.0.0/8 are accepted: pods must stay on loopback (DESIGN.md §6).
+// Only ranges inside 127.0.0.0/8 are accepted: pods must stay on loopback, out of reach of
+// anything outside the machine.
 Result<Cidr> parseLoopbackCidr(std::string_view text);
 
 // True when a TCP socket (listening or connected) uses `address` as its local address,

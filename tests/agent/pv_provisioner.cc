@@ -106,10 +106,15 @@ void PvProvisioner::stop() {
 
 void PvProvisioner::loop(std::stop_token stop) {
   while (!stop.stop_requested()) {
+    const bool synced = claims_->hasSynced() && volumes_->hasSynced();
     {
       std::unique_lock lock(mu_);
-      // Events wake us; the periodic pass retries what failed and catches class changes.
-      cv_.wait_for(lock, stop, std::chrono::seconds(5), [this] { return dirty_; });
+      // Events wake us; the periodic pass retries what failed and catches class changes. Until
+      // both caches have synced, look again soon: a reflector reports synced only after its
+      // initial list's handlers ran (and an empty list wakes nobody), so the wake-up for that
+      // list may already have been consumed by a pass that had to skip.
+      const auto period = synced ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(100);
+      cv_.wait_for(lock, stop, period, [this] { return dirty_; });
       dirty_ = false;
     }
     if (stop.stop_requested()) break;

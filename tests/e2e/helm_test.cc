@@ -96,9 +96,11 @@ class HelmChart {
     return out;
   }
 
-  std::string operatorMetrics() {
+  // /metrics of the running operator pod; with `pod_name`, only of that pod ("" otherwise).
+  std::string operatorMetrics(const std::string& pod_name = "") {
     json pod = operatorPod();
     if (pod.empty()) return "";
+    if (!pod_name.empty() && pod["metadata"].value("name", "") != pod_name) return "";
     std::string ip = pod["status"].value("podIP", "");
     return runShell("curl -sf --max-time 3 http://" + ip + ":8080/metrics").output;
   }
@@ -313,7 +315,9 @@ TEST(HelmChart, InstallsAlertsOnAnUnprotectedMasterUpgradesAndUninstallsKeepingC
   for (const auto& [name, ip] : env.podIps(kCluster)) seeds.push_back(ip + ":6379");
   LoadGenerator load;
   ASSERT_TRUE(load.start(seeds, env.workDir()).isOk());
-  std::this_thread::sleep_for(3s);
+  // The upgrade must happen under load: wait until clients' writes are being acknowledged.
+  Status flowing = load.waitForWrites(1000, 60s);
+  ASSERT_TRUE(flowing.isOk()) << flowing.toString();
   CommandResult upgrade = chart.helm(std::string("upgrade ") + kRelease + " " + repoRoot() +
                                      "/charts/slotkeeper --wait --timeout 180s" +
                                      chart.installArgs() + " --set logLevel=debug");
@@ -332,7 +336,19 @@ TEST(HelmChart, InstallsAlertsOnAnUnprotectedMasterUpgradesAndUninstallsKeepingC
   EXPECT_NE(std::find(args.begin(), args.end(), "--log-level=debug"), args.end()) << args.dump();
   ASSERT_TRUE(env.waitFor([&] { return chart.leaseHolder().rfind(second_pod, 0) == 0; }, 90s))
       << chart.operatorLog();
-  std::this_thread::sleep_for(5s);  // the new leader observes the cluster under load
+  // The new leader observes the cluster under load: its own /metrics (a fresh process, so any
+  // series is its own work) show a reconcile pass of the cluster that ended without error.
+  const std::string reconciled =
+      std::string("slotkeeper_cluster_last_successful_reconcile_timestamp_seconds{namespace=\"") +
+      env.ns() + "\",rediscluster=\"" + kCluster + "\"} ";
+  std::string second_metrics;
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        second_metrics = chart.operatorMetrics(second_pod);
+        return second_metrics.find(reconciled) != std::string::npos;
+      },
+      90s))
+      << second_metrics << chart.operatorLog();
   EXPECT_TRUE(env.clusterReady(kCluster));
   EXPECT_EQ(podUids(env), uids_before) << "no redis pod was replaced by the upgrade";
   auto summary = load.finish();

@@ -404,10 +404,16 @@ TEST_F(KubeE2E, ReflectorResumesWatchesThatTheServerCloses) {
   ASSERT_TRUE(reflector.waitForSync(seconds(20)));
   EXPECT_EQ(log.count(log.adds, ns_ + "/before"), 1);
 
-  // Writes spread over several watch lifetimes.
+  // Writes spread over several watch lifetimes: each write is seen by a watch, and the next one
+  // is made only after the server has closed that watch and the reflector has opened another.
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(client_->create(kWidgets.in(ns_), widget(ns_, "w" + std::to_string(i), 1)).isOk());
-    std::this_thread::sleep_for(milliseconds(2500));
+    const std::string name = "w" + std::to_string(i);
+    ASSERT_TRUE(client_->create(kWidgets.in(ns_), widget(ns_, name, 1)).isOk());
+    ASSERT_TRUE(eventually([&] { return log.count(log.adds, ns_ + "/" + name) == 1; }))
+        << "no add for " << name;
+    const uint64_t watch_that_saw_it = reflector.watchCount();
+    ASSERT_TRUE(eventually([&] { return reflector.watchCount() > watch_that_saw_it; }))
+        << "the watch was not resumed after " << name;
   }
   ASSERT_TRUE(
       client_->patch(kWidgets.in(ns_).named("w0"), PatchType::kMerge, json{{"spec", {{"size", 4}}}})
@@ -420,7 +426,7 @@ TEST_F(KubeE2E, ReflectorResumesWatchesThatTheServerCloses) {
            log.count(log.deletes, ns_ + "/before") == 1;
   })) << "store has "
       << reflector.store().size() << " objects";
-  EXPECT_GE(reflector.watchCount(), 3u);
+  EXPECT_GE(reflector.watchCount(), 4u);
   EXPECT_EQ(reflector.listCount(), 1u);  // resumed by resourceVersion, never relisted
   EXPECT_EQ(reflector.goneCount(), 0u);
   EXPECT_EQ(log.count(log.adds, ns_ + "/w2"), 1);
@@ -526,7 +532,9 @@ TEST_F(KubeE2E, LeaderElectionHandsOverOnReleaseAndOnExpiry) {
   // B stops without releasing (as if it crashed): C must wait for the lease to expire.
   LeaderElector c(*client_, make_config("candidate-c", true), callbacks(c_flags), clock);
   std::jthread c_thread([&](std::stop_token stop) { c.run(stop); });
-  std::this_thread::sleep_for(seconds(2));
+  // C has read the Lease and found B holding it; B still renews, so C must not lead.
+  ASSERT_TRUE(eventually([&] { return c.observedLeader() == "candidate-b"; }, seconds(10)))
+      << "C observed '" << c.observedLeader() << "'";
   EXPECT_FALSE(c_flags.started.load());
   const auto abandoned_at = std::chrono::steady_clock::now();
   b_thread.request_stop();

@@ -104,7 +104,9 @@ TEST(Operator, CreatesScalesOutAddsReplicasAndScalesInWithoutAFailedCommand) {
   for (const auto& [pod, ip] : env.podIps("scale")) seeds.push_back(ip + ":6379");
   LoadGenerator load;
   ASSERT_TRUE(load.start(seeds, env.workDir()).isOk());
-  std::this_thread::sleep_for(3s);
+  // The scale-out must happen under load: wait until clients' writes are being acknowledged.
+  Status flowing = load.waitForWrites(1000, 60s);
+  ASSERT_TRUE(flowing.isOk()) << flowing.toString();
 
   // Scale out through the scale subresource, the way `kubectl scale` users do.
   t0 = std::chrono::steady_clock::now();

@@ -15,7 +15,10 @@ namespace {
 
 std::string nodeList(const RedisServers& servers, int count) {
   std::string out;
-  for (int i = 0; i < count; ++i) out += (i ? "," : "") + servers.address(i);
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) out += ',';
+    out += servers.address(i);
+  }
   return out;
 }
 

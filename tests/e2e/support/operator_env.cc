@@ -193,11 +193,36 @@ std::string OperatorEnv::podLog(const std::string& ns, const std::string& pod,
   return out;
 }
 
+std::vector<std::string> OperatorEnv::operatorArgv(const std::string& http_address) const {
+  std::vector<std::string> argv = {SK_OPERATOR_PATH,
+                                   "--kubeconfig",
+                                   kubeconfig_,
+                                   "--namespaces",
+                                   namespace_,
+                                   "--leader-election-namespace",
+                                   namespace_,
+                                   "--http-address",
+                                   http_address,
+                                   "--health-check-interval",
+                                   "5"};
+  argv.insert(argv.end(), operator_args_.begin(), operator_args_.end());
+  return argv;
+}
+
+pid_t OperatorEnv::startSecondOperator(const std::string& log_name) {
+  const std::string address = "127.28." + std::to_string(randomIn(1, 250)) + "." +
+                              std::to_string(randomIn(1, 250)) + ":8080";
+  pid_t pid = spawn(operatorArgv(address), work_dir_ + "/" + log_name);
+  background_pids_.push_back(pid);
+  return pid;
+}
+
+std::string OperatorEnv::workFile(const std::string& name) const {
+  return readFile(work_dir_ + "/" + name);
+}
+
 Status OperatorEnv::startOperator() {
-  operator_pid_ = spawn({SK_OPERATOR_PATH, "--kubeconfig", kubeconfig_, "--namespaces", namespace_,
-                         "--leader-election-namespace", namespace_, "--http-address", http_address_,
-                         "--health-check-interval", "5"},
-                        work_dir_ + "/operator.log");
+  operator_pid_ = spawn(operatorArgv(http_address_), work_dir_ + "/operator.log");
   bool healthy = waitFor(
       [&] { return runShell("curl -sf http://" + http_address_ + "/healthz").exit_code == 0; },
       std::chrono::seconds(30));
@@ -277,21 +302,62 @@ Status LoadGenerator::start(const std::vector<std::string>& seeds, const std::st
   }
   stop_file_ = work_dir + "/loadgen.stop";
   out_file_ = work_dir + "/loadgen.json";
+  log_file_ = work_dir + "/loadgen.log";
   std::string addrs;
   for (const auto& s : seeds) addrs += (addrs.empty() ? "" : ",") + s;
   pid_ = fork();
   if (pid_ == 0) {
     FILE* out = std::fopen(out_file_.c_str(), "w");
-    FILE* err = std::fopen((work_dir + "/loadgen.log").c_str(), "w");
+    FILE* err = std::fopen(log_file_.c_str(), "w");
     if (out) dup2(fileno(out), STDOUT_FILENO);
     if (err) dup2(fileno(err), STDERR_FILENO);
+    // Progress lines twice a second are what writesAcked() reads.
     execl(binary.c_str(), binary.c_str(), "--addrs", addrs.c_str(), "--duration", "600s",
-          "--max-ops", "20000000", "--concurrency", "4", "--keys", "20000", "--stop-file",
-          stop_file_.c_str(), static_cast<char*>(nullptr));
+          "--max-ops", "20000000", "--concurrency", "4", "--keys", "20000", "--progress", "500ms",
+          "--stop-file", stop_file_.c_str(), static_cast<char*>(nullptr));
     std::fprintf(stderr, "cannot run %s: %s\n", binary.c_str(), std::strerror(errno));
     _exit(127);
   }
   return Status::ok();
+}
+
+int64_t LoadGenerator::writesAcked() const {
+  // Progress lines on stderr: "loadgen: t=3s ops=N acked=N failed=N mismatches=N". Only
+  // complete lines count: the last one may still be being written.
+  const std::string text = readFile(log_file_);
+  const size_t end = text.rfind('\n');
+  if (end == std::string::npos) return -1;
+  const std::string marker = " acked=";
+  const size_t at = text.rfind(marker, end);
+  if (at == std::string::npos) return -1;
+  const size_t digits = at + marker.size();
+  int64_t acked = 0;
+  size_t i = digits;
+  for (; i < end && text[i] >= '0' && text[i] <= '9'; ++i) acked = acked * 10 + (text[i] - '0');
+  return i == digits ? -1 : acked;
+}
+
+Status LoadGenerator::waitForWrites(int64_t writes, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto log_tail = [this] {
+    const std::string text = readFile(log_file_);
+    return text.size() <= 2000 ? text : "..." + text.substr(text.size() - 2000);
+  };
+  while (true) {
+    const int64_t acked = writesAcked();
+    if (acked >= writes) return Status::ok();
+    if (pid_ <= 0 || waitpid(pid_, nullptr, WNOHANG) != 0) {
+      pid_ = 0;
+      return unavailable("load generator exited after " + std::to_string(acked) +
+                         " acknowledged writes:\n" + log_tail());
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return deadlineExceeded("load generator acknowledged " + std::to_string(acked) + " of " +
+                              std::to_string(writes) + " writes in " +
+                              std::to_string(timeout.count()) + "s:\n" + log_tail());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 std::string loadProblems(const nlohmann::json& summary, int64_t min_writes) {
@@ -307,10 +373,12 @@ std::string loadProblems(const nlohmann::json& summary, int64_t min_writes) {
 }
 
 Result<nlohmann::json> LoadGenerator::finish() {
+  if (stop_file_.empty()) return failedPrecondition("load generator was not started");
   std::ofstream(stop_file_) << "stop\n";
   int status = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (waitpid(pid_, &status, WNOHANG) == 0) {
+  // pid_ is 0 when waitForWrites already reaped it; waitpid(0) would wait on other children.
+  while (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid_, SIGKILL);
       waitpid(pid_, &status, 0);

@@ -56,8 +56,16 @@ class OperatorEnv {
   CommandResult apply(const std::string& yaml);
   Result<nlohmann::json> getJson(const std::string& what);
 
+  // Flags added to every operator process this environment starts (call before start()).
+  void setOperatorArgs(std::vector<std::string> args) { operator_args_ = std::move(args); }
   // Starts / SIGKILLs / restarts the operator process.
   Status startOperator();
+  // Starts another operator process competing for the same Lease (a standby while the first
+  // leads), on its own metrics address, logging to `log_name` in the work directory. It is
+  // stopped by pid in the destructor.
+  pid_t startSecondOperator(const std::string& log_name);
+  // A file of the work directory (e.g. a second operator's log).
+  std::string workFile(const std::string& name) const;
   void killOperator();
   pid_t operatorPid() const { return operator_pid_; }
   std::string operatorLog() const;
@@ -83,6 +91,8 @@ class OperatorEnv {
   std::string http_address_;
   Status startAgentAndNodes(int nodes, const std::vector<std::string>& extra_agent_args);
 
+  std::vector<std::string> operatorArgv(const std::string& http_address) const;
+  std::vector<std::string> operator_args_;
   pid_t agent_pid_ = 0;
   pid_t operator_pid_ = 0;
   std::vector<pid_t> background_pids_;
@@ -98,6 +108,12 @@ class LoadGenerator {
  public:
   ~LoadGenerator();
   Status start(const std::vector<std::string>& seeds, const std::string& work_dir);
+  // Acknowledged writes as of its latest progress line (it reports twice a second), or -1
+  // before the first one.
+  int64_t writesAcked() const;
+  // Waits until at least `writes` writes were acknowledged: the load is really flowing.
+  // Fails early if the generator exits; the error carries the end of its log.
+  Status waitForWrites(int64_t writes, std::chrono::seconds timeout);
   // Asks it to stop, waits, and returns its JSON summary.
   Result<nlohmann::json> finish();
 
@@ -105,6 +121,7 @@ class LoadGenerator {
   pid_t pid_ = 0;
   std::string stop_file_;
   std::string out_file_;
+  std::string log_file_;
 };
 
 }  // namespace slotkeeper::e2e

@@ -179,8 +179,8 @@ Status RedisServers::writeConfig(const Node& node) const {
   std::ofstream conf(node.dir + "/redis.conf");
   conf << "bind " << node.ip
        << "\n"
-       // Without this, peers see every node's cluster-bus connection as coming from
-       // 127.0.0.1 (DESIGN.md §4).
+       // Each node has its own 127.x address; without this, peers see every node's
+       // cluster-bus connection as coming from 127.0.0.1 and record that address for it.
        << "bind-source-addr " << node.ip << "\n"
        << "port " << kRedisPort
        << "\n"
