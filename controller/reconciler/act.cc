@@ -80,10 +80,7 @@ Result<SliceReport> runTopologySlice(RedisPort& redis, Clock& clock,
   report.keys_moved = executor.keysMoved();
   if (on_progress)
     on_progress(report.slots_moved - reported_slots, report.keys_moved - reported_keys);
-  if (ran.isOk()) {
-    report.plan_finished = true;
-    return report;
-  }
+  if (ran.isOk()) return report;
   if (ran.code() != StatusCode::kAborted) return ran;
   if (context.stopRequested()) return ran;
   if (!context.mayWriteFor(margin)) {

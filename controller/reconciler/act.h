@@ -34,7 +34,6 @@ struct ActOptions {
 struct SliceReport {
   int64_t slots_moved = 0;
   int64_t keys_moved = 0;
-  bool plan_finished = false;  // every step ran; false when the slice ended at its budget
 };
 
 // Applies every object of the decision, recording each applied hash in `memory`.
