@@ -216,6 +216,13 @@ Status decodeSpecFields(const json& spec, const std::string& path, RedisClusterS
     RETURN_IF_ERROR(m.readInt32("batchKeys", &out->migration.batch_keys));
     RETURN_IF_ERROR(m.readInt32("timeoutSeconds", &out->migration.timeout_seconds));
   }
+  RETURN_IF_ERROR(r.readObject("updateStrategy", &sub));
+  if (sub != nullptr) {
+    FieldReader u(*sub, r.pathOf("updateStrategy"));
+    RETURN_IF_ERROR(u.readBool("paused", &out->update_strategy.paused));
+    RETURN_IF_ERROR(
+        u.readInt32("maxUnavailableShards", &out->update_strategy.max_unavailable_shards));
+  }
   return decodeAntiAffinity(r, &out->pod_anti_affinity);
 }
 
@@ -257,6 +264,7 @@ Status decodeNode(const json& object, const std::string& path, NodeStatus* out) 
   RETURN_IF_ERROR(r.readInt64("lagSeconds", &out->lag_seconds));
   RETURN_IF_ERROR(r.readInt64("lagBytes", &out->lag_bytes));
   RETURN_IF_ERROR(r.readBool("syncInProgress", &out->sync_in_progress));
+  RETURN_IF_ERROR(r.readBool("outdated", &out->outdated));
   return Status::ok();
 }
 
@@ -278,6 +286,8 @@ Status decodeStatusFields(const json& status, const std::string& path, RedisClus
   RETURN_IF_ERROR(r.readInt32("replicas", &out->replicas));
   RETURN_IF_ERROR(r.readInt32("readyReplicas", &out->ready_replicas));
   RETURN_IF_ERROR(r.readInt32("unprotectedMasters", &out->unprotected_masters));
+  RETURN_IF_ERROR(r.readInt32("updatedPods", &out->updated_pods));
+  RETURN_IF_ERROR(r.readInt32("outdatedPods", &out->outdated_pods));
   RETURN_IF_ERROR(r.readInt32("slotsAssigned", &out->slots_assigned));
   RETURN_IF_ERROR(r.readInt32("slotsOk", &out->slots_ok));
   RETURN_IF_ERROR(r.readString("clusterState", &out->cluster_state));
@@ -342,6 +352,7 @@ json encodeNode(const NodeStatus& n) {
     out["lagBytes"] = n.lag_bytes;
     out["syncInProgress"] = n.sync_in_progress;
   }
+  if (n.outdated) out["outdated"] = true;
   return out;
 }
 
@@ -394,6 +405,9 @@ nlohmann::json encodeSpec(const RedisClusterSpec& spec) {
        {{"batchKeys", spec.migration.batch_keys},
         {"timeoutSeconds", spec.migration.timeout_seconds}}},
       {"podAntiAffinity", podAntiAffinityName(spec.pod_anti_affinity)},
+      {"updateStrategy",
+       {{"paused", spec.update_strategy.paused},
+        {"maxUnavailableShards", spec.update_strategy.max_unavailable_shards}}},
   };
   if (!spec.resources.empty()) {
     json resources = json::object();
@@ -436,6 +450,8 @@ nlohmann::json encodeStatus(const RedisClusterStatus& status) {
       {"replicas", status.replicas},
       {"readyReplicas", status.ready_replicas},
       {"unprotectedMasters", status.unprotected_masters},
+      {"updatedPods", status.updated_pods},
+      {"outdatedPods", status.outdated_pods},
       {"slotsAssigned", status.slots_assigned},
       {"slotsOk", status.slots_ok},
       {"clusterState", status.cluster_state},

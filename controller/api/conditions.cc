@@ -9,11 +9,13 @@
 namespace slotkeeper::api {
 
 std::vector<std::string_view> allReasons() {
-  return {kReasonReconciled,        kReasonCreatingCluster,  kReasonScalingOut,
-          kReasonScalingIn,         kReasonMigratingSlots,   kReasonFixingOpenSlots,
-          kReasonAttachingReplicas, kReasonWaitingForPods,   kReasonUnprotectedMasters,
-          kReasonInvalidSpec,       kReasonClusterDown,      kReasonOperationFailed,
-          kReasonPodsUnschedulable, kReasonSecretUnavailable};
+  return {kReasonReconciled,        kReasonCreatingCluster,   kReasonScalingOut,
+          kReasonScalingIn,         kReasonMigratingSlots,    kReasonFixingOpenSlots,
+          kReasonAttachingReplicas, kReasonWaitingForPods,    kReasonUnprotectedMasters,
+          kReasonInvalidSpec,       kReasonClusterDown,       kReasonOperationFailed,
+          kReasonPodsUnschedulable, kReasonSecretUnavailable, kReasonRollingRestart,
+          kReasonRestartingPod,     kReasonFailingOver,       kReasonRolloutPaused,
+          kReasonRolloutBlocked,    kReasonRolloutComplete,   kReasonPodsFailing};
 }
 
 bool isValidReason(std::string_view reason) {

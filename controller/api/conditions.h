@@ -31,6 +31,14 @@ inline constexpr std::string_view kReasonClusterDown = "ClusterDown";
 inline constexpr std::string_view kReasonOperationFailed = "OperationFailed";
 inline constexpr std::string_view kReasonPodsUnschedulable = "PodsUnschedulable";
 inline constexpr std::string_view kReasonSecretUnavailable = "SecretUnavailable";
+// Rolling restarts (a changed pod template reaching the pods).
+inline constexpr std::string_view kReasonRollingRestart = "RollingRestart";
+inline constexpr std::string_view kReasonRestartingPod = "RestartingPod";
+inline constexpr std::string_view kReasonFailingOver = "FailingOver";
+inline constexpr std::string_view kReasonRolloutPaused = "RolloutPaused";
+inline constexpr std::string_view kReasonRolloutBlocked = "RolloutBlocked";
+inline constexpr std::string_view kReasonRolloutComplete = "RolloutComplete";
+inline constexpr std::string_view kReasonPodsFailing = "PodsFailing";
 
 // Every reason above, for tests and for checks that a reason is one of ours.
 std::vector<std::string_view> allReasons();

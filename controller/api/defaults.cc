@@ -30,6 +30,12 @@ void applySpecDefaults(nlohmann::json& spec) {
     setIfAbsent(migration, "batchKeys", kDefaultBatchKeys);
     setIfAbsent(migration, "timeoutSeconds", kDefaultMigrationTimeoutSeconds);
   }
+  setIfAbsent(spec, "updateStrategy", nlohmann::json::object());
+  nlohmann::json& update = spec["updateStrategy"];
+  if (update.is_object()) {
+    setIfAbsent(update, "paused", false);
+    setIfAbsent(update, "maxUnavailableShards", 1);
+  }
   auto secret = spec.find("passwordSecret");
   if (secret != spec.end() && secret->is_object()) {
     setIfAbsent(*secret, "key", std::string(kDefaultPasswordKey));

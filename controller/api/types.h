@@ -39,6 +39,7 @@ inline constexpr int32_t kMaxMigrationTimeoutSeconds = 3600;
 inline constexpr size_t kMaxNameLength = 40;
 inline constexpr size_t kMaxRedisConfigEntries = 32;
 inline constexpr size_t kMaxRedisConfigValueLength = 256;
+inline constexpr int32_t kMaxUnavailableShardsLimit = 100;
 
 // How strictly the pods of one shard avoid sharing a Kubernetes node.
 enum class PodAntiAffinity { kRequired, kPreferred };
@@ -64,6 +65,14 @@ struct PasswordSecretRef {
   bool operator==(const PasswordSecretRef&) const = default;
 };
 
+// How pods are replaced when their template changes (image, resources, restart-only settings):
+// shard by shard, replicas first, the master only after a graceful failover to an updated replica.
+struct UpdateStrategySpec {
+  bool paused = false;                 // no pod is restarted while set; drift is still reported
+  int32_t max_unavailable_shards = 1;  // shards that may each have one pod restarting at once
+  bool operator==(const UpdateStrategySpec&) const = default;
+};
+
 struct MigrationSpec {
   int32_t batch_keys = kDefaultBatchKeys;
   int32_t timeout_seconds = kDefaultMigrationTimeoutSeconds;
@@ -81,6 +90,7 @@ struct RedisClusterSpec {
   std::map<std::string, std::string> redis_config;
   MigrationSpec migration;
   PodAntiAffinity pod_anti_affinity = PodAntiAffinity::kRequired;
+  UpdateStrategySpec update_strategy;
   bool operator==(const RedisClusterSpec&) const = default;
 };
 
@@ -111,6 +121,8 @@ struct NodeStatus {
   int64_t lag_seconds = 0;  // replicas only
   int64_t lag_bytes = 0;    // replicas only: master offset minus replica offset
   bool sync_in_progress = false;
+  // The pod runs an older template than its StatefulSet's (a restart would bring the change).
+  bool outdated = false;
   bool operator==(const NodeStatus&) const = default;
 };
 
@@ -128,7 +140,9 @@ struct RedisClusterStatus {
   std::vector<NodeStatus> nodes;
   // The in-flight plan, free-form (the schema preserves unknown fields). null = none.
   nlohmann::json operation;
-  std::string selector;  // label selector of the pods, for the scale subresource
+  std::string selector;       // label selector of the pods, for the scale subresource
+  int32_t updated_pods = 0;   // pods running their StatefulSet's current template
+  int32_t outdated_pods = 0;  // pods a rolling restart still has to replace
   bool operator==(const RedisClusterStatus&) const = default;
 };
 

@@ -9,7 +9,7 @@
 namespace slotkeeper::api {
 namespace {
 
-constexpr std::array<std::string_view, 16> kAllowedKeys = {
+constexpr std::array<std::string_view, 20> kAllowedKeys = {
     "maxmemory",
     "maxmemory-policy",
     "appendonly",
@@ -26,6 +26,10 @@ constexpr std::array<std::string_view, 16> kAllowedKeys = {
     "notify-keyspace-events",
     "cluster-node-timeout",
     "repl-backlog-size",
+    "io-threads",
+    "io-threads-do-reads",
+    "tcp-backlog",
+    "disable-thp",
 };
 
 // What the operator's redis.conf and command line set: letting a user override them would break
@@ -153,6 +157,8 @@ std::vector<std::string> specProblems(const RedisClusterSpec& spec) {
              kMaxBatchKeys);
   checkRange(problems, "spec.migration.timeoutSeconds", spec.migration.timeout_seconds,
              kMinMigrationTimeoutSeconds, kMaxMigrationTimeoutSeconds);
+  checkRange(problems, "spec.updateStrategy.maxUnavailableShards",
+             spec.update_strategy.max_unavailable_shards, 1, kMaxUnavailableShardsLimit);
   return problems;
 }
 

@@ -28,6 +28,9 @@ struct ActOptions {
   int slots_per_wave = 128;
   // How long the executor waits for gossip between steps before the slice fails.
   std::chrono::milliseconds agreement_timeout{30000};
+  // How long a replica may take to become master after a graceful CLUSTER FAILOVER.
+  std::chrono::milliseconds failover_timeout{15000};
+  std::chrono::milliseconds failover_poll{100};
 };
 
 // What one slice did.
@@ -40,6 +43,25 @@ struct SliceReport {
 Status applyObjects(KubePort& kube, const Decision& decision, SnapshotMemory* memory);
 // Deletes the decision's objects in order, recording StatefulSet deletions in `memory`.
 Status deleteObjects(KubePort& kube, const Decision& decision, SnapshotMemory* memory);
+
+// CONFIG SET of the decision's live settings, node by node behind the Lease fence; each node
+// that took them is remembered in `memory`. A node that refuses is logged and retried next pass.
+Status applyLiveConfig(RedisPort& redis, const kube::ReconcileContext& context,
+                       const ActOptions& options, const Snapshot& snapshot,
+                       const Decision& decision, const SnapshotOptions& snapshot_options,
+                       SnapshotMemory* memory);
+
+// The decision's graceful failovers: CLUSTER FAILOVER (never FORCE or TAKEOVER) on each chosen
+// replica, then waits until it calls itself master. DeadlineExceeded when it does not in time
+// (the master keeps its role and nothing is restarted).
+Status runFailovers(RedisPort& redis, Clock& clock, const kube::ReconcileContext& context,
+                    const ActOptions& options, const Snapshot& snapshot, const Decision& decision,
+                    const SnapshotOptions& snapshot_options);
+
+// Deletes the pods of the decision's restarts (only the incarnation decided on: a pod already
+// replaced counts as done), remembering them in `memory` until the cache shows them gone.
+Status restartPods(KubePort& kube, const Snapshot& snapshot, const Decision& decision,
+                   SnapshotMemory* memory);
 
 // Runs the decision's plan for at most one slice. Errors: Unavailable when the Lease is not held
 // with time to spare (nothing was written, or the slice stopped before its next write), Aborted

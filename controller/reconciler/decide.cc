@@ -9,6 +9,7 @@
 #include "kube/timefmt.h"
 #include "resources/config_map.h"
 #include "resources/headless_service.h"
+#include "resources/live_config.h"
 #include "resources/metadata.h"
 #include "resources/pod_disruption_budget.h"
 #include "resources/statefulset.h"
@@ -227,6 +228,114 @@ void decideTopologyWork(const Snapshot& s, topology::Plan plan, Conditions& cond
   d.topology = TopologyWork{std::move(plan), *s.planner_view, summary.reason, summary.message};
 }
 
+// Drift in status: the counts and each node's flag; an Event when the last pod caught up.
+void decideDrift(const Snapshot& s, const Drift& drift, Decision& d) {
+  d.status.updated_pods = drift.updated;
+  d.status.outdated_pods = static_cast<int32_t>(drift.outdated.size());
+  for (auto& n : d.status.nodes) n.outdated = drift.outdated.count(n.pod) > 0;
+  if (drift.outdated.empty() && !drift.revisions_pending && s.cluster.status.outdated_pods > 0) {
+    d.events.push_back(
+        {kube::EventType::kNormal, std::string(api::kReasonRolloutComplete),
+         "Every pod runs the current pod template (" + std::to_string(drift.updated) + " pods)"});
+  }
+}
+
+// CONFIG SET of the live settings on every serving node that has not taken them from this
+// process yet (after the operator starts, each node is set once: a no-op where it matches).
+void decideLiveConfig(const Snapshot& s, Decision& d) {
+  if (!s.live.has_value()) return;
+  const std::string hash = resources::makeLiveSettingsHash(s.cluster);
+  for (const auto& p : s.pods) {
+    if (!p.ready) continue;
+    auto applied = s.live_settings_applied.find(p.address());
+    if (applied != s.live_settings_applied.end() && applied->second == hash) continue;
+    bool reachable = std::any_of(
+        s.live->cluster.nodes.begin(), s.live->cluster.nodes.end(),
+        [&](const topology::ObservedNode& n) { return n.address == p.address() && n.reachable; });
+    if (!reachable) continue;
+    d.config_updates.push_back({p.address(), resources::makeLiveSettings(s.cluster), hash});
+  }
+}
+
+// Pods the change waits for that will not come up by themselves: a container that cannot
+// start (ErrImagePull, CrashLoopBackOff, ...) or a pod not Ready long after it was created.
+std::vector<std::string> failingPods(const Snapshot& s, const ShapeChange& shape,
+                                     std::chrono::seconds timeout) {
+  std::vector<std::string> out;
+  for (const auto& p : s.pods) {
+    if (p.ready || p.terminating) continue;
+    if (std::find(shape.waiting_for.begin(), shape.waiting_for.end(), p.name) ==
+        shape.waiting_for.end()) {
+      continue;
+    }
+    const bool starting = p.waiting_reason.empty() || p.waiting_reason == "ContainerCreating" ||
+                          p.waiting_reason == "PodInitializing";
+    if (!starting) {
+      std::string why = p.waiting_reason;
+      if (!p.waiting_message.empty()) why += ": " + p.waiting_message;
+      out.push_back(p.name + " (" + why + ")");
+    } else if (p.created.has_value() && s.now - *p.created > timeout) {
+      out.push_back(p.name + " (not Ready " + std::to_string(timeout.count()) +
+                    "s after it was created)");
+    }
+  }
+  return out;
+}
+
+void recordRestarts(const std::vector<PodRestart>& restarts, const Drift& drift, size_t total,
+                    Decision& d) {
+  for (const auto& r : restarts) {
+    d.events.push_back({kube::EventType::kNormal, std::string(api::kReasonRestartingPod),
+                        "Restarting pod " + r.pod + " (" + r.why + ") onto the current pod " +
+                            "template; " + std::to_string(drift.updated) + " of " +
+                            std::to_string(total) + " pods updated"});
+  }
+  d.pod_restarts.insert(d.pod_restarts.end(), restarts.begin(), restarts.end());
+}
+
+// The next step of a rolling restart, for a cluster in shape with nothing else to do.
+void decideRollout(const Snapshot& s, const Drift& drift, Conditions& conditions, Decision& d,
+                   const DecideOptions& options) {
+  const size_t total = drift.updated + drift.outdated.size();
+  // A StatefulSet whose status is behind wakes a pass when it catches up (it is watched).
+  if (drift.outdated.empty()) return;
+  const std::string progress =
+      std::to_string(drift.updated) + " of " + std::to_string(total) + " pods updated";
+  RolloutStep step = planRollout(s, drift);
+  if (!step.blocked.empty()) {
+    conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue, api::kReasonRolloutBlocked,
+                   joinNames(step.blocked, 3), kube::EventType::kWarning);
+  }
+  if (s.cluster.spec.update_strategy.paused) {
+    conditions.set(api::kConditionProgressing, api::ConditionStatus::kFalse,
+                   api::kReasonRolloutPaused,
+                   std::to_string(drift.outdated.size()) +
+                       " pod(s) run an older pod template; spec.updateStrategy.paused holds "
+                       "the rolling restart");
+    return;
+  }
+  std::vector<std::string> doing;
+  for (const auto& f : step.failovers) {
+    doing.push_back("failing shard " + std::to_string(f.shard) + " over to " + f.replica_pod);
+    d.events.push_back({kube::EventType::kNormal, std::string(api::kReasonFailingOver),
+                        "Promoting pod " + f.replica_pod +
+                            " (updated replica) to master of shard " + std::to_string(f.shard) +
+                            " before restarting " + f.master_pod});
+  }
+  for (const auto& r : step.restarts) doing.push_back("restarting " + r.pod);
+  recordRestarts(step.restarts, drift, total, d);
+  d.failovers = std::move(step.failovers);
+  std::string message = "rolling restart, " + progress;
+  if (!doing.empty()) {
+    message += ": " + joinNames(doing, 5);
+  } else if (!step.waiting.empty()) {
+    message += "; waiting for " + joinNames(step.waiting, 3);
+  }
+  conditions.set(api::kConditionProgressing, api::ConditionStatus::kTrue,
+                 api::kReasonRollingRestart, message);
+  d.requeue = std::min(d.requeue, options.converge_poll_interval);
+}
+
 }  // namespace
 
 std::string hashObject(const json& object) {
@@ -307,6 +416,8 @@ Decision decide(const Snapshot& s, const DecideOptions& options) {
   // observe says nothing about the cluster, so the last observation stays.
   const bool blind = s.secret.kind == SecretRead::Kind::kUnavailable && s.secret.password.empty();
   if (s.live.has_value() && !blind) fillObservedStatus(s.pods, *s.live, &d.status);
+  const Drift drift = measureDrift(s.statefulsets, s.pods);
+  decideDrift(s, drift, d);
 
   if (s.secret.kind == SecretRead::Kind::kUnavailable) {
     decideStatefulSets(s, shape.statefulset_replicas, d);
@@ -320,16 +431,26 @@ Decision decide(const Snapshot& s, const DecideOptions& options) {
     return d;
   }
 
+  if (!blind) decideLiveConfig(s, d);
   if (!shape.waiting_for.empty()) {
     decideStatefulSets(s, shape.statefulset_replicas, d);
+    recordRestarts(replaceStuckPods(s, drift), drift, drift.updated + drift.outdated.size(), d);
     std::string message =
         "waiting for pods to be Running and Ready: " + joinNames(shape.waiting_for);
     const auto stuck = unschedulable(s, shape, options.unschedulable_grace);
+    const auto failing = failingPods(s, shape, options.pod_ready_timeout);
     if (!stuck.empty()) {
       const std::string why = "cannot schedule " + joinNames(stuck, 3);
       message += "; " + why;
       conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue,
                      api::kReasonPodsUnschedulable, why, kube::EventType::kWarning);
+    } else if (!failing.empty()) {
+      const std::string why = "pods cannot start: " + joinNames(failing, 3) +
+                              "; nothing else proceeds until they run (the cluster keeps serving "
+                              "from its other pods)";
+      message += "; " + why;
+      conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue, api::kReasonPodsFailing,
+                     why, kube::EventType::kWarning);
     }
     conditions.set(api::kConditionProgressing, api::ConditionStatus::kTrue,
                    api::kReasonWaitingForPods, message);
@@ -384,10 +505,13 @@ Decision decide(const Snapshot& s, const DecideOptions& options) {
   }
   decideStatefulSets(s, sizes, d);
   // Not yet satisfied (replicas still syncing, gossip still spreading): look again soon.
-  d.requeue = decideHealth(s, conditions, d) ? options.health_check_interval
-                                             : options.converge_poll_interval;
-  if (!d.deletions.empty() || !removal.cleanup.statefulset_replicas.empty()) {
+  const bool satisfied = decideHealth(s, conditions, d);
+  d.requeue = satisfied ? options.health_check_interval : options.converge_poll_interval;
+  const bool removing = !d.deletions.empty() || !removal.cleanup.statefulset_replicas.empty();
+  if (removing) {
     d.requeue = options.next_slice;  // confirm the removal from the next snapshot
+  } else if (satisfied && removal.blocking.empty()) {
+    decideRollout(s, drift, conditions, d, options);
   }
   return d;
 }

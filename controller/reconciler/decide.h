@@ -12,6 +12,7 @@
 #include "api/types.h"
 #include "kube/events.h"
 #include "kube/resource.h"
+#include "reconciler/rollout.h"
 #include "reconciler/snapshot.h"
 #include "topology/plan.h"
 
@@ -28,6 +29,9 @@ struct DecideOptions {
   std::chrono::seconds unschedulable_grace{30};
   // After a slice of a topology change: at once, behind the other clusters in the queue.
   std::chrono::milliseconds next_slice{1};
+  // A pod not Ready this long after it was created is reported (PodsFailing): a roll onto a
+  // template that cannot start stops there.
+  std::chrono::seconds pod_ready_timeout{300};
 };
 
 struct ObjectToApply {
@@ -50,9 +54,19 @@ struct TopologyWork {
   std::string summary;                 // "move 4096 slots from 3 to 1 master(s), ..."
 };
 
+// Live settings for one node: a CONFIG SET of every pair.
+struct LiveConfigUpdate {
+  std::string address;
+  std::vector<std::pair<std::string, std::string>> settings;
+  std::string hash;  // remembered once applied
+};
+
 struct Decision {
   std::vector<ObjectToApply> applies;
   std::vector<kube::ResourceRef> deletions;
+  std::vector<LiveConfigUpdate> config_updates;
+  std::vector<FailoverRequest> failovers;  // graceful CLUSTER FAILOVERs of a rolling restart
+  std::vector<PodRestart> pod_restarts;    // pods to delete so their StatefulSet recreates them
   std::optional<TopologyWork> topology;
   api::RedisClusterStatus status;  // as it should be written (the act adds slice progress)
   std::vector<EventToRecord> events;

@@ -26,12 +26,30 @@ bool podIsReady(const nlohmann::json& pod) {
   return false;
 }
 
+// The first container that waits, with its reason: what keeps a pod from becoming ready.
+void readWaitingState(const nlohmann::json& status, PodInfo* info) {
+  for (const auto& c : status.value("containerStatuses", nlohmann::json::array())) {
+    const auto& waiting =
+        c.value("state", nlohmann::json::object()).value("waiting", nlohmann::json::object());
+    if (waiting.empty()) continue;
+    info->waiting_reason = waiting.value("reason", "");
+    info->waiting_message = waiting.value("message", "");
+    if (!info->waiting_reason.empty()) return;
+  }
+}
+
 }  // namespace
 
 Result<PodInfo> podInfoFrom(const nlohmann::json& pod) {
   PodInfo info;
   const auto& meta = pod.value("metadata", nlohmann::json::object());
   info.name = meta.value("name", "");
+  info.uid = meta.value("uid", "");
+  const auto& labels = meta.value("labels", nlohmann::json::object());
+  info.revision = labels.value(std::string(resources::kLabelRevision), "");
+  if (auto created = kube::parseTime(meta.value("creationTimestamp", "")); created.isOk()) {
+    info.created = *created;
+  }
   auto shard = resources::shardFromLabels(meta.value("labels", nlohmann::json::object()));
   if (!shard.has_value()) {
     return invalidArgument("pod " + info.name + " has no valid " +
@@ -47,6 +65,7 @@ Result<PodInfo> podInfoFrom(const nlohmann::json& pod) {
   info.node_name = pod.value("spec", nlohmann::json::object()).value("nodeName", "");
   info.terminating = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
   info.ready = podIsReady(pod) && !info.ip.empty() && !info.terminating;
+  readWaitingState(status, &info);
   for (const auto& c : status.value("conditions", nlohmann::json::array())) {
     if (c.value("type", "") == "PodScheduled" && c.value("status", "") == "False" &&
         c.value("reason", "") == "Unschedulable") {

@@ -33,6 +33,14 @@ struct PodInfo {
   std::string unschedulable_message;
   // Since when (the condition's lastTransitionTime), when the pod says.
   std::optional<std::chrono::system_clock::time_point> unschedulable_since;
+  // The StatefulSet revision the pod was created from (its controller-revision-hash label).
+  std::string revision;
+  std::optional<std::chrono::system_clock::time_point> created;
+  // Why the redis container is not running, when it waits (e.g. ErrImagePull,
+  // CrashLoopBackOff), with the kubelet's message. Empty otherwise.
+  std::string waiting_reason;
+  std::string waiting_message;
+  std::string uid;
   std::string address() const { return ip + ":" + std::to_string(resources::kRedisPort); }
 };
 

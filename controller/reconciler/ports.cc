@@ -50,6 +50,18 @@ Status LiveKubePort::remove(const kube::ResourceRef& ref) {
   return Status::ok();
 }
 
+Status LiveKubePort::deletePod(const std::string& ns, const std::string& name,
+                               const std::string& uid) {
+  kube::DeleteOptions options;
+  options.precondition_uid = uid;
+  auto gone = client_.remove(kube::kPods.in(ns).named(name), options);
+  if (gone.isOk()) return Status::ok();
+  const StatusCode code = gone.status().code();
+  // A failed uid precondition is a 409: the pod was already replaced by a new one.
+  if (code == StatusCode::kNotFound || code == StatusCode::kConflict) return Status::ok();
+  return gone.status();
+}
+
 Status LiveKubePort::patchStatus(const std::string& ns, const std::string& name,
                                  const json& status) {
   // A merge patch of the status subresource: no resourceVersion race with spec edits, and

@@ -35,6 +35,9 @@ class KubePort {
   virtual Status apply(const kube::ResourceRef& ref, const nlohmann::json& object) = 0;
   // NotFound counts as done.
   virtual Status remove(const kube::ResourceRef& ref) = 0;
+  // Deletes a pod if it still has `uid`; NotFound and another uid (already replaced) are done.
+  virtual Status deletePod(const std::string& ns, const std::string& name,
+                           const std::string& uid) = 0;
   // A merge patch of the status subresource with `status`.
   virtual Status patchStatus(const std::string& ns, const std::string& name,
                              const nlohmann::json& status) = 0;
@@ -65,6 +68,7 @@ class LiveKubePort final : public KubePort {
   Result<nlohmann::json> readSecret(const std::string& ns, const std::string& name) override;
   Status apply(const kube::ResourceRef& ref, const nlohmann::json& object) override;
   Status remove(const kube::ResourceRef& ref) override;
+  Status deletePod(const std::string& ns, const std::string& name, const std::string& uid) override;
   Status patchStatus(const std::string& ns, const std::string& name,
                      const nlohmann::json& status) override;
   void recordEvent(const nlohmann::json& object, kube::EventType type, std::string_view reason,

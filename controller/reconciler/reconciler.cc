@@ -78,6 +78,31 @@ Status ClusterReconciler::runSlice(const kube::ReconcileContext& context, const 
   return Status::ok();
 }
 
+// A rolling restart's step: the failovers first (a pod is deleted only once its shard has
+// another master), then the deletions. A failover that does not complete is reported as
+// Degraded and nothing is deleted.
+Status ClusterReconciler::runRestarts(const kube::ReconcileContext& context,
+                                      const Snapshot& snapshot, Decision& d,
+                                      SnapshotMemory* memory) {
+  if (d.failovers.empty() && d.pod_restarts.empty()) return Status::ok();
+  Status failed_over =
+      runFailovers(redis_, clock_, context, options_.act, snapshot, d, options_.snapshot);
+  if (!failed_over.isOk()) {
+    if (failed_over.code() != StatusCode::kUnavailable) {
+      api::setCondition(d.status.conditions,
+                        api::makeCondition(api::kConditionDegraded, api::ConditionStatus::kTrue,
+                                           api::kReasonRolloutBlocked, failed_over.message(),
+                                           snapshot.cluster.generation),
+                        clock_.wallNow());
+      d.events.push_back({kube::EventType::kWarning, std::string(api::kReasonRolloutBlocked),
+                          failed_over.message()});
+    }
+    d.pod_restarts.clear();
+    return failed_over;
+  }
+  return restartPods(kube_, snapshot, d, memory);
+}
+
 Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
     const std::string& key, const kube::ReconcileContext& context) {
   std::string ns, name;
@@ -102,7 +127,21 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
 
   Status acted = applyObjects(kube_, d, &memory);
   if (acted.isOk()) acted = deleteObjects(kube_, d, &memory);
+  if (acted.isOk()) {
+    acted =
+        applyLiveConfig(redis_, context, options_.act, *snapshot, d, options_.snapshot, &memory);
+  }
   api::RedisClusterStatus written = snapshot->cluster.status;
+  if (acted.isOk()) {
+    Status restarted = runRestarts(context, *snapshot, d, &memory);
+    if (!restarted.isOk()) {
+      recordEvents(*snapshot, d);
+      Status w = writeStatusIfChanged(kube_, snapshot->cluster, written, d.status, &memory);
+      if (!w.isOk()) log::warn("status not written", {{"cluster", key}, {"error", w.toString()}});
+      remember(key, std::move(memory));
+      return restarted;
+    }
+  }
   if (acted.isOk() && d.topology.has_value()) {
     acted = runSlice(context, *snapshot, d, &written, &memory);
   } else if (acted.isOk()) {

@@ -1,5 +1,7 @@
 #include "reconciler/snapshot.h"
 
+#include <algorithm>
+
 #include "api/codec.h"
 #include "common/log.h"
 #include "engine/observer.h"
@@ -54,6 +56,21 @@ std::vector<PodInfo> readPods(KubePort& kube, const api::RedisCluster& cluster) 
   return pods;
 }
 
+// A pod this process deleted is gone, whatever a lagging cache says; uids the cache no longer
+// lists are forgotten.
+void forgetReplacedPods(SnapshotMemory& memory, std::vector<PodInfo>* pods) {
+  std::set<std::string> listed;
+  for (auto& p : *pods) {
+    listed.insert(p.uid);
+    if (memory.deleted_pod_uids.count(p.uid)) {
+      p.terminating = true;
+      p.ready = false;
+    }
+  }
+  std::erase_if(memory.deleted_pod_uids,
+                [&](const std::string& uid) { return !listed.count(uid); });
+}
+
 std::optional<int> shardOf(const json& sts) {
   const auto& meta = sts.value("metadata", json::object());
   return resources::shardFromLabels(meta.value("labels", json::object()));
@@ -70,12 +87,16 @@ std::string appliedHashOf(const json& object) {
   return annotations.value(std::string(resources::kAnnotationAppliedHash), "");
 }
 
-// INFO replication of every reachable node, and CLUSTER INFO of one master serving slots.
+// INFO replication of every reachable node, and CLUSTER INFO of one master serving slots. The
+// views come from the observation's own reads (the connector answers them again from memory).
 void readNodeInfo(redis::NodeConnector& connector, LiveObservation* live) {
   for (const auto& n : live->cluster.nodes) {
     if (!n.reachable) continue;
     auto client = connector.connect(n.address);
     if (!client.isOk()) continue;
+    if (auto view = (*client)->clusterNodes(); view.isOk()) {
+      live->views[n.address] = std::move(view).value();
+    }
     if (auto repl = (*client)->infoReplication(); repl.isOk()) {
       live->replication[n.address] = std::move(repl).value();
     }
@@ -152,6 +173,7 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   snap.applied_hashes = memory.applied_hashes;
   snap.statefulsets = mergeStatefulSets(kube.readOwned(kube::kStatefulSets, ns, name), memory);
   snap.pods = readPods(kube, snap.cluster);
+  forgetReplacedPods(memory, &snap.pods);
   snap.secret = readPassword(kube, snap.cluster, memory);
 
   std::vector<std::string> addresses;
@@ -161,6 +183,10 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
     addresses.push_back(p.address());
     domains[p.address()] = p.node_name;
   }
+  std::erase_if(memory.live_settings_applied, [&](const auto& entry) {
+    return std::find(addresses.begin(), addresses.end(), entry.first) == addresses.end();
+  });
+  snap.live_settings_applied = memory.live_settings_applied;
   if (addresses.empty()) return std::optional<Snapshot>(std::move(snap));
 
   auto real = redis.connector(connectOptionsFor(snap.cluster, options, snap.secret.password));

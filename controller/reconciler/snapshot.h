@@ -43,6 +43,10 @@ struct Snapshot {
   // manifest hashes the same is not applied again (ConfigMaps, Services and budgets are not
   // cached, so this is how a pass at rest knows they are current).
   std::map<std::string, std::string> applied_hashes;
+  // The live-settings hash each node took with CONFIG SET from this process, by "ip:port".
+  std::map<std::string, std::string> live_settings_applied;
+  // Pods this process deleted (by uid) that the cache may still show as running.
+  std::set<std::string> deleted_pod_uids;
   std::chrono::system_clock::time_point now;
   int redis_connections = 0;  // opened to take the observation
 };
@@ -50,6 +54,8 @@ struct Snapshot {
 // Everything a snapshot needs that outlives one pass.
 struct SnapshotMemory {
   std::map<std::string, std::string> applied_hashes;
+  std::map<std::string, std::string> live_settings_applied;  // by node "ip:port"
+  std::set<std::string> deleted_pod_uids;
   std::string last_good_password;  // kept so a deleted Secret does not blind the operator
   // StatefulSets this process applied or deleted that the informer cache may not show yet.
   // A pass right after a shrink must not read the old size from the cache and grow it back,

@@ -18,6 +18,8 @@ struct LiveObservation {
   topology::ObservedCluster cluster;
   std::map<std::string, redis::ReplicationInfo> replication;  // by "ip:port"
   std::optional<redis::ClusterInfo> info;  // CLUSTER INFO of one reachable master
+  // Every reachable node's CLUSTER NODES, by its "ip:port": whether all nodes agree on roles.
+  std::map<std::string, std::vector<redis::ClusterNodeEntry>> views;
 };
 
 // Fills every observed field of the status (not conditions, operation or generation).

@@ -385,6 +385,16 @@ Status NodeClient::configSet(const std::string& key, const std::string& value) {
   return commandExpectingOk(*this, {"CONFIG", "SET", key, value});
 }
 
+Status NodeClient::configSetAll(const std::vector<std::pair<std::string, std::string>>& settings) {
+  if (settings.empty()) return Status::ok();
+  Command cmd = {"CONFIG", "SET"};
+  for (const auto& [key, value] : settings) {
+    cmd.push_back(key);
+    cmd.push_back(value);
+  }
+  return commandExpectingOk(*this, cmd);
+}
+
 // Each DUMP is preceded by ASKING so the importing side of an open slot answers too: comparing
 // both payloads after a BUSYKEY is what this is for. On the migrating side a key that is not
 // there any more is answered with ASK, which means exactly "missing here".

@@ -62,6 +62,8 @@ class NodeClient {
   Status clusterFailover(FailoverMode mode);
   Status clusterResetSoft();
   Status configSet(const std::string& key, const std::string& value);
+  // One CONFIG SET of every pair (Redis 7: all take effect or none does).
+  Status configSetAll(const std::vector<std::pair<std::string, std::string>>& settings);
   // DUMP payloads of keys (nullopt for a missing key), for comparing values on BUSYKEY. Each
   // DUMP goes after ASKING, so this works on the importing node of an open slot as well.
   Result<std::vector<std::optional<std::string>>> dumpKeys(const std::vector<std::string>& keys);

@@ -16,6 +16,8 @@ inline constexpr std::string_view kLabelInstance = "app.kubernetes.io/instance";
 inline constexpr std::string_view kLabelManagedBy = "app.kubernetes.io/managed-by";
 inline constexpr std::string_view kLabelCluster = "redis.slotkeeper.io/cluster";
 inline constexpr std::string_view kLabelShard = "redis.slotkeeper.io/shard";
+// Set by the StatefulSet controller on every pod: the revision of the template it came from.
+inline constexpr std::string_view kLabelRevision = "controller-revision-hash";
 inline constexpr std::string_view kAppName = "redis";
 inline constexpr std::string_view kManagerName = "slotkeeper";
 // On the pod template: a change of redis.conf changes the template, so pods are marked outdated.

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "resources/config_map.h"
+#include "resources/live_config.h"
 #include "resources/metadata.h"
 
 namespace slotkeeper::resources {
@@ -105,7 +106,7 @@ json makePodTemplate(const api::RedisCluster& cluster, int shard) {
   return {
       {"metadata",
        {{"labels", makeShardLabels(cluster, shard)},
-        {"annotations", {{kAnnotationConfigHash, makeConfigHash(makeConfigMap(cluster))}}}}},
+        {"annotations", {{kAnnotationConfigHash, makeRestartConfigHash(cluster)}}}}},
       {"spec",
        {{"affinity", {{"podAntiAffinity", makeAntiAffinity(cluster, shard)}}},
         {"terminationGracePeriodSeconds", 30},

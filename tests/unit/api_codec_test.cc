@@ -40,7 +40,8 @@ TEST(ApiDefaults, MatchWhatTheApiServerStoresForAnEmptySpec) {
   applyDefaults(object);
   EXPECT_EQ(object["spec"], json::parse(R"({
     "image": "redis:7.0", "masters": 3, "replicasPerMaster": 1, "podAntiAffinity": "required",
-    "migration": {"batchKeys": 1000, "timeoutSeconds": 60}
+    "migration": {"batchKeys": 1000, "timeoutSeconds": 60},
+    "updateStrategy": {"paused": false, "maxUnavailableShards": 1}
   })"));
 }
 

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
+#include <stdexcept>
 
 #include "api/conditions.h"
 #include "resources/metadata.h"
@@ -98,6 +100,7 @@ struct World {
     }
     live.info = redis::ClusterInfo{"ok", 16384, 16384, 0, 0, 0, 0, 0, 0};
     snap.live = live;
+    refreshViews();
     snap.planner_view = live.cluster;
     // What the previous pass applied: the StatefulSets are cached with their hash, and the
     // process remembers the rest.
@@ -108,9 +111,28 @@ struct World {
     settle();
   }
 
+  // Every node's CLUSTER NODES agrees with the observed roles.
+  void refreshViews() {
+    snap.live->views.clear();
+    for (const auto& observer : snap.live->cluster.nodes) {
+      std::vector<redis::ClusterNodeEntry> view;
+      for (const auto& n : snap.live->cluster.nodes) {
+        redis::ClusterNodeEntry e;
+        e.id = n.id;
+        e.myself = n.id == observer.id;
+        e.master = n.is_master;
+        e.replica = !n.is_master;
+        e.master_id = n.master_id;
+        view.push_back(e);
+      }
+      snap.live->views[observer.address] = view;
+    }
+  }
+
   // Makes the snapshot look as if this decision's applies and status had been written.
   void settle() {
     Decision d = decide(snap, options);
+    for (const auto& u : d.config_updates) snap.live_settings_applied[u.address] = u.hash;
     for (const auto& a : d.applies) {
       snap.applied_hashes[a.ref.path()] = a.hash;
       if (a.ref.plural == "statefulsets") {
@@ -421,6 +443,202 @@ TEST(MergeStatefulSets, ADeletedStatefulSetStaysGoneWhileTheCacheStillHasIt) {
   EXPECT_EQ(memory.deleted_statefulsets.size(), 1u);
   mergeStatefulSets({statefulSet(0, 1, "a")}, memory);
   EXPECT_TRUE(memory.deleted_statefulsets.empty());
+}
+
+// --- rolling restarts ---
+
+// Gives every StatefulSet a current revision "new" and the named pods revision "old" (the
+// others "new"), as the StatefulSet controller reports them after a template change.
+void outdate(World& w, const std::set<std::string>& outdated) {
+  for (auto& [shard, sts] : w.snap.statefulsets) {
+    sts["metadata"]["generation"] = 3;
+    sts["status"] = {{"observedGeneration", 3}, {"updateRevision", "new"}};
+  }
+  for (auto& p : w.snap.pods) p.revision = outdated.count(p.name) ? "old" : "new";
+}
+
+// Swaps the roles of a shard's master (ordinal 0) and its first replica, as a completed
+// failover leaves them, in every node's own view.
+void failOver(World& w, int shard) {
+  auto& nodes = w.snap.live->cluster.nodes;
+  auto at = [&](int ordinal) -> topology::ObservedNode& {
+    for (auto& n : nodes) {
+      if (n.address == pod(shard, ordinal).address()) return n;
+    }
+    throw std::logic_error("no such node");
+  };
+  topology::ObservedNode& old_master = at(0);
+  topology::ObservedNode& promoted = at(1);
+  promoted.is_master = true;
+  promoted.master_id.clear();
+  promoted.slots = old_master.slots;
+  old_master.is_master = false;
+  old_master.master_id = promoted.id;
+  old_master.slots = SlotSet();
+  auto& repl = w.snap.live->replication;
+  std::swap(repl[old_master.address], repl[promoted.address]);
+  repl[promoted.address].replicas = {{pod(shard, 0).ip, 6379, "online", 100, 0}};
+  w.refreshViews();
+}
+
+std::vector<std::string> restartedPods(const Decision& d) {
+  std::vector<std::string> out;
+  for (const auto& r : d.pod_restarts) out.push_back(r.pod);
+  return out;
+}
+
+TEST(DecideRollout, RestartsOneReplicaFirstAndCountsTheDrift) {
+  World w(3, 1);
+  outdate(w, {"rc-shard-0-0", "rc-shard-0-1", "rc-shard-1-0", "rc-shard-1-1", "rc-shard-2-0",
+              "rc-shard-2-1"});
+  Decision d = decide(w.snap, w.options);
+  EXPECT_EQ(restartedPods(d), std::vector<std::string>{"rc-shard-0-1"});
+  EXPECT_TRUE(d.failovers.empty());
+  EXPECT_EQ(d.status.outdated_pods, 6);
+  EXPECT_EQ(d.status.updated_pods, 0);
+  EXPECT_TRUE(d.status.nodes.front().outdated);
+  EXPECT_EQ(condition(d, "Progressing").reason, "RollingRestart");
+  EXPECT_EQ(condition(d, "Ready").status, api::ConditionStatus::kTrue);  // it keeps serving
+  EXPECT_TRUE(hasEvent(d, "RestartingPod"));
+  EXPECT_EQ(d.requeue, w.options.converge_poll_interval);
+}
+
+TEST(DecideRollout, FailsTheMasterOverToAnUpdatedReplicaBeforeRestartingIt) {
+  World w(3, 1);
+  outdate(w, {"rc-shard-0-0", "rc-shard-1-0", "rc-shard-1-1"});
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.pod_restarts.empty());
+  ASSERT_EQ(d.failovers.size(), 1u);
+  EXPECT_EQ(d.failovers[0].shard, 0);
+  EXPECT_EQ(d.failovers[0].replica_pod, "rc-shard-0-1");
+  EXPECT_EQ(d.failovers[0].replica_address, pod(0, 1).address());
+  EXPECT_EQ(d.failovers[0].master_pod, "rc-shard-0-0");
+  EXPECT_TRUE(hasEvent(d, "FailingOver"));
+}
+
+TEST(DecideRollout, RestartsTheFormerMasterOnlyOnceEveryNodeAgreesOnTheNewOne) {
+  World w(3, 1);
+  outdate(w, {"rc-shard-0-0"});
+  failOver(w, 0);
+  // One node has not heard of the failover yet: it still lists the old master as master.
+  auto& stale = w.snap.live->views[pod(2, 0).address()];
+  for (auto& e : stale) {
+    if (e.id == nodeId(0, 0)) e.master = true, e.replica = false, e.master_id.clear();
+  }
+  Decision waiting = decide(w.snap, w.options);
+  EXPECT_TRUE(waiting.pod_restarts.empty());
+  EXPECT_TRUE(waiting.failovers.empty());
+  EXPECT_NE(condition(waiting, "Progressing").message.find("agree"), std::string::npos);
+
+  w.refreshViews();
+  Decision d = decide(w.snap, w.options);
+  EXPECT_EQ(restartedPods(d), std::vector<std::string>{"rc-shard-0-0"});
+}
+
+TEST(DecideRollout, WaitsForAReplicaToFinishSyncingBeforeTheNextStep) {
+  World w(3, 1);
+  outdate(w, {"rc-shard-0-0"});
+  w.snap.live->replication[pod(0, 1).address()].master_sync_in_progress = true;
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.failovers.empty());
+  EXPECT_TRUE(d.pod_restarts.empty());
+  EXPECT_EQ(condition(d, "Progressing").reason, "RollingRestart");
+  EXPECT_NE(condition(d, "Progressing").message.find("synced replica"), std::string::npos);
+}
+
+TEST(DecideRollout, PausedRestartsNothingAndSaysSo) {
+  World w(3, 1);
+  w.snap.cluster.spec.update_strategy.paused = true;
+  outdate(w, {"rc-shard-0-1"});
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.pod_restarts.empty());
+  EXPECT_EQ(condition(d, "Progressing").reason, "RolloutPaused");
+  EXPECT_EQ(d.status.outdated_pods, 1);
+}
+
+TEST(DecideRollout, AShardWithoutReplicasRestartsInPlaceOnlyWithStorage) {
+  World w(3, 0);
+  outdate(w, {"rc-shard-1-0"});
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.pod_restarts.empty());
+  EXPECT_EQ(condition(d, "Degraded").reason, "RolloutBlocked");
+  EXPECT_NE(condition(d, "Degraded").message.find("rc-shard-1-0"), std::string::npos);
+
+  w.snap.cluster.spec.storage = api::StorageSpec{"1Gi", ""};
+  d = decide(w.snap, w.options);
+  EXPECT_EQ(restartedPods(d), std::vector<std::string>{"rc-shard-1-0"});
+  EXPECT_NE(d.pod_restarts[0].why.find("unavailable"), std::string::npos);
+}
+
+TEST(DecideRollout, MaxUnavailableShardsStartsThatManyShardsAtOnce) {
+  World w(3, 1);
+  w.snap.cluster.spec.update_strategy.max_unavailable_shards = 2;
+  outdate(w, {"rc-shard-0-1", "rc-shard-1-1", "rc-shard-2-1"});
+  Decision d = decide(w.snap, w.options);
+  EXPECT_EQ(restartedPods(d), (std::vector<std::string>{"rc-shard-0-1", "rc-shard-1-1"}));
+}
+
+TEST(DecideRollout, APodThatCannotStartStopsTheRollAndAFixedSpecReplacesIt) {
+  World w(3, 1);
+  outdate(w, {"rc-shard-0-0"});
+  PodInfo& broken = w.snap.pods[1];  // rc-shard-0-1, restarted onto the new template
+  ASSERT_EQ(broken.name, "rc-shard-0-1");
+  broken.ready = false;
+  broken.waiting_reason = "ErrImagePull";
+  broken.waiting_message = "image redis:nope has no local binary";
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.pod_restarts.empty());
+  EXPECT_TRUE(d.failovers.empty());
+  EXPECT_EQ(condition(d, "Degraded").reason, "PodsFailing");
+  EXPECT_NE(condition(d, "Degraded").message.find("rc-shard-0-1 (ErrImagePull: image redis:nope"),
+            std::string::npos);
+  EXPECT_TRUE(hasEvent(d, "PodsFailing"));
+
+  // The spec is fixed: a newer revision, so the broken pod is outdated and replaced at once.
+  for (auto& [shard, sts] : w.snap.statefulsets) sts["status"]["updateRevision"] = "newer";
+  d = decide(w.snap, w.options);
+  EXPECT_EQ(restartedPods(d), std::vector<std::string>{"rc-shard-0-1"});
+}
+
+TEST(DecideRollout, ReportsCompletionOnceWhenTheLastPodIsUpdated) {
+  World w(3, 1);
+  outdate(w, {});
+  w.snap.cluster.status.outdated_pods = 1;
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(hasEvent(d, "RolloutComplete"));
+  EXPECT_EQ(d.status.outdated_pods, 0);
+  EXPECT_EQ(d.status.updated_pods, 6);
+  w.snap.cluster.status = d.status;
+  EXPECT_FALSE(hasEvent(decide(w.snap, w.options), "RolloutComplete"));
+}
+
+TEST(DecideRollout, UnknownRevisionsRollNothing) {
+  World w(3, 1);
+  outdate(w, {"rc-shard-0-1"});
+  w.snap.statefulsets[0]["metadata"]["generation"] = 4;  // the controller has not caught up
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.pod_restarts.empty());
+}
+
+TEST(DecideLiveConfig, SetsEveryNodeOnceAndAgainWhenTheSpecChanges) {
+  World w(3, 1);
+  w.snap.live_settings_applied.clear();
+  Decision first = decide(w.snap, w.options);
+  EXPECT_EQ(first.config_updates.size(), 6u);
+  for (const auto& u : first.config_updates) w.snap.live_settings_applied[u.address] = u.hash;
+  EXPECT_TRUE(decide(w.snap, w.options).config_updates.empty());
+
+  w.snap.cluster.spec.redis_config["maxmemory"] = "100mb";
+  Decision changed = decide(w.snap, w.options);
+  ASSERT_EQ(changed.config_updates.size(), 6u);
+  auto settings = changed.config_updates[0].settings;
+  EXPECT_NE(std::find(settings.begin(), settings.end(),
+                      std::pair<std::string, std::string>("maxmemory", "100mb")),
+            settings.end());
+  EXPECT_TRUE(changed.applies.empty() ||
+              std::none_of(changed.applies.begin(), changed.applies.end(),
+                           [](const ObjectToApply& a) { return a.ref.plural == "statefulsets"; }))
+      << "a live setting must not change the pod template";
 }
 
 }  // namespace

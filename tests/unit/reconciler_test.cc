@@ -49,8 +49,18 @@ class FakeKube final : public KubePort {
   Status apply(const kube::ResourceRef& ref, const json& object) override {
     ++applies;
     if (ref.plural == "statefulsets") {
-      statefulsets[ref.path()] = object;
-      runPods(object);
+      // As the StatefulSet controller does: a new generation, and the revision of its template.
+      json sts = object;
+      auto old = statefulsets.find(ref.path());
+      const int64_t generation =
+          old == statefulsets.end() ? 1 : old->second["metadata"].value("generation", 1) + 1;
+      sts["metadata"]["generation"] = generation;
+      sts["status"] = {
+          {"observedGeneration", generation},
+          {"updateRevision",
+           "rev-" + std::to_string(std::hash<std::string>{}(sts["spec"]["template"].dump()))}};
+      statefulsets[ref.path()] = sts;
+      runPods(sts);
     }
     return Status::ok();
   }
@@ -59,6 +69,25 @@ class FakeKube final : public KubePort {
     statefulsets.erase(ref.path());
     return Status::ok();
   }
+  // A deleted pod's redis process is gone with its emptyDir; the StatefulSet recreates the pod
+  // at once, on a new address, from its current template.
+  Status deletePod(const std::string&, const std::string& name, const std::string&) override {
+    auto pod = pods.find(name);
+    if (pod == pods.end()) return Status::ok();
+    const std::string address = pod->second["status"].value("podIP", "") + ":6379";
+    deleted_pods.push_back(name);
+    if (!redis_.isReplica(address) && !redis_.slotsOf(address).empty()) {
+      deleted_serving_masters.push_back(name);
+    }
+    redis_.setReachable(address, false);
+    pods.erase(pod);
+    for (const auto& [path, sts] : statefulsets) {
+      if (name.rfind(sts["metadata"].value("name", "") + "-", 0) == 0) runPods(sts);
+    }
+    return Status::ok();
+  }
+  std::vector<std::string> deleted_pods;
+  std::vector<std::string> deleted_serving_masters;  // must stay empty
   Status patchStatus(const std::string&, const std::string&, const json& status) override {
     ++status_patches;
     cluster["status"].merge_patch(status);
@@ -83,12 +112,18 @@ class FakeKube final : public KubePort {
     for (int ordinal = 0; ordinal < replicas; ++ordinal) {
       const std::string name = sts["metadata"].value("name", "") + "-" + std::to_string(ordinal);
       if (pods.count(name)) continue;
-      const std::string ip = "127.20." + std::to_string(*shard) + "." + std::to_string(ordinal + 1);
+      const int incarnation = incarnations_[name]++;
+      const std::string ip =
+          "127.20." + std::to_string(*shard) + "." + std::to_string(ordinal + 1 + 10 * incarnation);
       redis_.addNode(ip + ":6379");
+      json labels = {
+          {std::string(resources::kLabelShard), std::to_string(*shard)},
+          {std::string(resources::kLabelRevision), sts["status"].value("updateRevision", "")}};
       pods[name] = {{"metadata",
                      {{"name", name},
                       {"namespace", "ns"},
-                      {"labels", {{std::string(resources::kLabelShard), std::to_string(*shard)}}}}},
+                      {"uid", name + "-" + std::to_string(incarnation)},
+                      {"labels", std::move(labels)}}},
                     {"spec", {{"nodeName", "node-" + std::to_string(ordinal)}}},
                     {"status",
                      {{"phase", "Running"},
@@ -99,6 +134,7 @@ class FakeKube final : public KubePort {
 
   FakeRedisCluster& redis_;
   int version_ = 1;
+  std::map<std::string, int> incarnations_;  // pods created per name
 };
 
 // Hands out connectors to the fake cluster, counting the connections opened.
@@ -231,6 +267,49 @@ TEST(Reconciler, AMissingPasswordSecretIsReportedAndNothingElseChanges) {
   EXPECT_NE(degraded->message.find("rc-auth"), std::string::npos);
   EXPECT_EQ(status->masters, 3) << "status stays current";
   EXPECT_EQ(b.redis.slotCounts().size(), 3u) << "no topology change without the Secret";
+}
+
+TEST(Reconciler, ANewImageRollsEveryPodOnceFailingEachMasterOverFirstAndKeepsEveryKey) {
+  Bench b;
+  b.kube.cluster = clusterObject(3);
+  b.kube.cluster["spec"]["replicasPerMaster"] = 1;
+  ASSERT_GT(b.passUntilReady(), 0) << b.kube.cluster.dump(2);
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(b.redis.writeKey("key:" + std::to_string(i), "v" + std::to_string(i)).isOk());
+  }
+  ASSERT_TRUE(b.pass().isOk());
+
+  b.kube.cluster["spec"]["image"] = "redis:7.2";
+  b.kube.cluster["metadata"]["generation"] = 2;
+  b.kube.bumpVersion();
+  auto outdated = [&] { return b.kube.cluster["status"].value("outdatedPods", -1); };
+  // The first pass applies the new template; the pods' drift shows from the second.
+  for (int pass = 0; pass < 200; ++pass) {
+    auto result = b.pass();
+    ASSERT_TRUE(result.isOk()) << result.status().toString();
+    if (pass > 0 && b.ready() && outdated() == 0) break;
+  }
+  ASSERT_TRUE(b.ready() && outdated() == 0) << b.kube.cluster["status"].dump(2);
+
+  std::vector<std::string> deleted = b.kube.deleted_pods;
+  std::sort(deleted.begin(), deleted.end());
+  EXPECT_EQ(deleted, (std::vector<std::string>{"rc-shard-0-0", "rc-shard-0-1", "rc-shard-1-0",
+                                               "rc-shard-1-1", "rc-shard-2-0", "rc-shard-2-1"}))
+      << "every pod restarted exactly once";
+  EXPECT_TRUE(b.kube.deleted_serving_masters.empty())
+      << "a master's pod was deleted before it was failed over: "
+      << ::testing::PrintToString(b.kube.deleted_serving_masters);
+  EXPECT_EQ(b.kube.cluster["status"].value("updatedPods", 0), 6);
+  int failovers = 0;
+  for (const auto& e : b.kube.events) failovers += e.rfind("FailingOver: ", 0) == 0;
+  EXPECT_EQ(failovers, 3) << ::testing::PrintToString(b.kube.events);
+  EXPECT_TRUE(std::any_of(b.kube.events.begin(), b.kube.events.end(), [](const std::string& e) {
+    return e.rfind("RolloutComplete: ", 0) == 0;
+  }));
+  int64_t keys = 0;
+  for (const auto& [address, slots] : b.redis.slotCounts()) keys += b.redis.keyCount(address);
+  EXPECT_EQ(keys, 2000);
+  EXPECT_TRUE(b.redis.placementProblems().empty()) << b.redis.placementProblems().front();
 }
 
 }  // namespace

@@ -2,8 +2,12 @@
 // Service, ConfigMap and PodDisruptionBudget that the operator's behaviour depends on.
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "api/validation.h"
 #include "resources/config_map.h"
 #include "resources/headless_service.h"
+#include "resources/live_config.h"
 #include "resources/metadata.h"
 #include "resources/pod_disruption_budget.h"
 #include "resources/statefulset.h"
@@ -296,14 +300,47 @@ TEST(StatefulSetBuilder, WithoutStorageDataIsAnEmptyDir) {
   EXPECT_EQ((*data)["emptyDir"], json::object());
 }
 
-TEST(StatefulSetBuilder, PodTemplateCarriesTheConfigHash) {
+TEST(StatefulSetBuilder, PodTemplateCarriesTheHashOfRestartOnlySettings) {
   api::RedisCluster c = demoCluster();
+  c.spec.redis_config = {{"maxmemory", "100mb"}};
   json sts = makeShardStatefulSet(c, 0);
-  EXPECT_EQ(sts["spec"]["template"]["metadata"]["annotations"]["redis.slotkeeper.io/config-hash"],
-            makeConfigHash(makeConfigMap(c)));
+  const json annotations = sts["spec"]["template"]["metadata"]["annotations"];
+  EXPECT_EQ(annotations["redis.slotkeeper.io/config-hash"], makeRestartConfigHash(c));
+  // Live settings reach running nodes by CONFIG SET: no new template, no restart.
   c.spec.redis_config["hz"] = "20";
-  EXPECT_NE(makeShardStatefulSet(c, 0)["spec"]["template"]["metadata"]["annotations"],
-            sts["spec"]["template"]["metadata"]["annotations"]);
+  c.spec.redis_config.erase("maxmemory");
+  EXPECT_EQ(makeShardStatefulSet(c, 0)["spec"]["template"]["metadata"]["annotations"], annotations);
+  c.spec.redis_config["io-threads"] = "2";
+  EXPECT_NE(makeShardStatefulSet(c, 0)["spec"]["template"]["metadata"]["annotations"], annotations);
+}
+
+TEST(LiveConfig, EveryAllowedKeyIsEitherLiveOrRestartOnly) {
+  api::RedisCluster c = demoCluster();
+  std::set<std::string> live;
+  for (const auto& [key, value] : makeLiveSettings(c)) live.insert(key);
+  for (std::string_view key : api::allowedRedisConfigKeys()) {
+    EXPECT_NE(live.count(std::string(key)) > 0, isRestartOnlyRedisConfigKey(key)) << key;
+  }
+  EXPECT_EQ(live.size() + restartOnlyRedisConfigKeys().size(),
+            api::allowedRedisConfigKeys().size());
+}
+
+TEST(LiveConfig, SpecValuesOverrideWhatRedisConfImplies) {
+  api::RedisCluster c = demoCluster();
+  c.spec.redis_config.clear();
+  auto find = [](const auto& settings, const std::string& key) {
+    for (const auto& [k, v] : settings) {
+      if (k == key) return v;
+    }
+    return std::string("<absent>");
+  };
+  EXPECT_EQ(find(makeLiveSettings(c), "maxmemory"), "0");
+  EXPECT_EQ(find(makeLiveSettings(c), "appendonly"), "yes");  // the operator's redis.conf line
+  const std::string before = makeLiveSettingsHash(c);
+  c.spec.redis_config = {{"maxmemory", "100mb"}, {"io-threads", "2"}};
+  EXPECT_EQ(find(makeLiveSettings(c), "maxmemory"), "100mb");
+  EXPECT_EQ(find(makeLiveSettings(c), "io-threads"), "<absent>");
+  EXPECT_NE(makeLiveSettingsHash(c), before);
 }
 
 TEST(StatefulSetBuilder, ShardsDifferOnlyInShardIdentity) {

@@ -1,0 +1,37 @@
+// Live settings reach running nodes: one CONFIG SET per node, behind the Lease fence.
+#include "common/log.h"
+#include "reconciler/act.h"
+
+namespace slotkeeper::reconciler {
+
+Status applyLiveConfig(RedisPort& redis, const kube::ReconcileContext& context,
+                       const ActOptions& options, const Snapshot& snapshot,
+                       const Decision& decision, const SnapshotOptions& snapshot_options,
+                       SnapshotMemory* memory) {
+  if (decision.config_updates.empty()) return Status::ok();
+  const auto& cluster = snapshot.cluster;
+  auto connector =
+      redis.connector(connectOptionsFor(cluster, snapshot_options, snapshot.secret.password));
+  int applied = 0;
+  for (const auto& update : decision.config_updates) {
+    if (!context.mayWriteFor(options.write_margin)) {
+      return unavailable("not holding the Lease with time to spare; live settings not applied");
+    }
+    auto client = connector->connect(update.address);
+    Status set = client.isOk() ? (*client)->configSetAll(update.settings) : client.status();
+    if (!set.isOk()) {
+      log::warn("live settings not applied", {{"cluster", cluster.ns + "/" + cluster.name},
+                                              {"node", update.address},
+                                              {"error", set.toString()}});
+      continue;
+    }
+    memory->live_settings_applied[update.address] = update.hash;
+    ++applied;
+  }
+  log::info("live settings applied", {{"cluster", cluster.ns + "/" + cluster.name},
+                                      {"nodes", applied},
+                                      {"hash", decision.config_updates.front().hash}});
+  return Status::ok();
+}
+
+}  // namespace slotkeeper::reconciler
