@@ -172,6 +172,7 @@ Status decodePasswordSecret(const json& object, const std::string& path, Passwor
   RETURN_IF_ERROR(r.required("name"));
   RETURN_IF_ERROR(r.readString("name", &out->name));
   RETURN_IF_ERROR(r.readString("key", &out->key));
+  RETURN_IF_ERROR(r.readInt32("rotationGraceSeconds", &out->rotation_grace_seconds));
   return Status::ok();
 }
 
@@ -187,6 +188,35 @@ Status decodeAntiAffinity(const FieldReader& r, PodAntiAffinity* out) {
                            ": must be \"required\" or \"preferred\", got \"" + text + "\"");
   }
   return Status::ok();
+}
+
+Status decodeFailureDomain(const FieldReader& r, FailureDomain* out) {
+  std::string text(failureDomainName(*out));
+  RETURN_IF_ERROR(r.readString("failureDomain", &text));
+  if (text == "node") {
+    *out = FailureDomain::kNode;
+  } else if (text == "zone") {
+    *out = FailureDomain::kZone;
+  } else {
+    return invalidArgument(r.pathOf("failureDomain") + ": must be \"node\" or \"zone\", got \"" +
+                           text + "\"");
+  }
+  return Status::ok();
+}
+
+// The pod placement fields sit directly in spec, as they do in a Pod's spec.
+Status decodePlacement(const FieldReader& r, PlacementSpec* out) {
+  RETURN_IF_ERROR(r.readStringMap("nodeSelector", &out->node_selector));
+  const json* value = nullptr;
+  RETURN_IF_ERROR(r.readArray("tolerations", &value));
+  if (value != nullptr) out->tolerations = *value;
+  RETURN_IF_ERROR(r.readObject("affinity", &value));
+  if (value != nullptr) out->affinity = *value;
+  RETURN_IF_ERROR(r.readArray("topologySpreadConstraints", &value));
+  if (value != nullptr) out->topology_spread_constraints = *value;
+  RETURN_IF_ERROR(r.readString("priorityClassName", &out->priority_class_name));
+  RETURN_IF_ERROR(r.readStringMap("podLabels", &out->pod_labels));
+  return r.readStringMap("podAnnotations", &out->pod_annotations);
 }
 
 Status decodeSpecFields(const json& spec, const std::string& path, RedisClusterSpec* out) {
@@ -223,6 +253,8 @@ Status decodeSpecFields(const json& spec, const std::string& path, RedisClusterS
     RETURN_IF_ERROR(
         u.readInt32("maxUnavailableShards", &out->update_strategy.max_unavailable_shards));
   }
+  RETURN_IF_ERROR(decodePlacement(r, &out->placement));
+  RETURN_IF_ERROR(decodeFailureDomain(r, &out->failure_domain));
   return decodeAntiAffinity(r, &out->pod_anti_affinity);
 }
 
@@ -303,6 +335,10 @@ Status decodeStatusFields(const json& status, const std::string& path, RedisClus
     out->operation = *op;
   }
   RETURN_IF_ERROR(r.readString("selector", &out->selector));
+  if (const json* rotation = r.find("passwordRotation")) {
+    if (!rotation->is_object()) return typeError(r.pathOf("passwordRotation"), "an object", *rotation);
+    out->password_rotation = *rotation;
+  }
   return Status::ok();
 }
 
@@ -424,9 +460,21 @@ nlohmann::json encodeSpec(const RedisClusterSpec& spec) {
   }
   if (spec.password_secret) {
     out["passwordSecret"] = {{"name", spec.password_secret->name},
-                             {"key", spec.password_secret->key}};
+                             {"key", spec.password_secret->key},
+                             {"rotationGraceSeconds", spec.password_secret->rotation_grace_seconds}};
   }
   if (!spec.redis_config.empty()) out["redisConfig"] = spec.redis_config;
+  out["failureDomain"] = failureDomainName(spec.failure_domain);
+  const PlacementSpec& p = spec.placement;
+  if (!p.node_selector.empty()) out["nodeSelector"] = p.node_selector;
+  if (!p.tolerations.is_null()) out["tolerations"] = p.tolerations;
+  if (!p.affinity.is_null()) out["affinity"] = p.affinity;
+  if (!p.topology_spread_constraints.is_null()) {
+    out["topologySpreadConstraints"] = p.topology_spread_constraints;
+  }
+  if (!p.priority_class_name.empty()) out["priorityClassName"] = p.priority_class_name;
+  if (!p.pod_labels.empty()) out["podLabels"] = p.pod_labels;
+  if (!p.pod_annotations.empty()) out["podAnnotations"] = p.pod_annotations;
   return out;
 }
 
@@ -452,6 +500,8 @@ nlohmann::json encodeStatus(const RedisClusterStatus& status) {
       {"unprotectedMasters", status.unprotected_masters},
       {"updatedPods", status.updated_pods},
       {"outdatedPods", status.outdated_pods},
+      {"passwordRotation",
+       status.password_rotation.is_object() ? status.password_rotation : json(nullptr)},
       {"slotsAssigned", status.slots_assigned},
       {"slotsOk", status.slots_ok},
       {"clusterState", status.cluster_state},

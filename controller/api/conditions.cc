@@ -15,7 +15,8 @@ std::vector<std::string_view> allReasons() {
           kReasonInvalidSpec,       kReasonClusterDown,       kReasonOperationFailed,
           kReasonPodsUnschedulable, kReasonSecretUnavailable, kReasonRollingRestart,
           kReasonRestartingPod,     kReasonFailingOver,       kReasonRolloutPaused,
-          kReasonRolloutBlocked,    kReasonRolloutComplete,   kReasonPodsFailing};
+          kReasonRolloutBlocked,    kReasonRolloutComplete,   kReasonPodsFailing,
+          kReasonRotatingPassword,  kReasonPasswordRotated};
 }
 
 bool isValidReason(std::string_view reason) {

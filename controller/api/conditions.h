@@ -39,6 +39,9 @@ inline constexpr std::string_view kReasonRolloutPaused = "RolloutPaused";
 inline constexpr std::string_view kReasonRolloutBlocked = "RolloutBlocked";
 inline constexpr std::string_view kReasonRolloutComplete = "RolloutComplete";
 inline constexpr std::string_view kReasonPodsFailing = "PodsFailing";
+// Password rotation.
+inline constexpr std::string_view kReasonRotatingPassword = "RotatingPassword";
+inline constexpr std::string_view kReasonPasswordRotated = "PasswordRotated";
 
 // Every reason above, for tests and for checks that a reason is one of ours.
 std::vector<std::string_view> allReasons();

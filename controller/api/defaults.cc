@@ -30,6 +30,7 @@ void applySpecDefaults(nlohmann::json& spec) {
     setIfAbsent(migration, "batchKeys", kDefaultBatchKeys);
     setIfAbsent(migration, "timeoutSeconds", kDefaultMigrationTimeoutSeconds);
   }
+  setIfAbsent(spec, "failureDomain", std::string(failureDomainName(FailureDomain::kNode)));
   setIfAbsent(spec, "updateStrategy", nlohmann::json::object());
   nlohmann::json& update = spec["updateStrategy"];
   if (update.is_object()) {
@@ -39,6 +40,7 @@ void applySpecDefaults(nlohmann::json& spec) {
   auto secret = spec.find("passwordSecret");
   if (secret != spec.end() && secret->is_object()) {
     setIfAbsent(*secret, "key", std::string(kDefaultPasswordKey));
+    setIfAbsent(*secret, "rotationGraceSeconds", kDefaultRotationGraceSeconds);
   }
 }
 

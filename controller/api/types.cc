@@ -19,4 +19,12 @@ std::string_view conditionStatusName(ConditionStatus status) {
   return "Unknown";
 }
 
+std::string_view failureDomainName(FailureDomain domain) {
+  return domain == FailureDomain::kZone ? "zone" : "node";
+}
+
+std::string_view failureDomainTopologyKey(FailureDomain domain) {
+  return domain == FailureDomain::kZone ? "topology.kubernetes.io/zone" : "kubernetes.io/hostname";
+}
+
 }  // namespace slotkeeper::api

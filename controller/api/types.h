@@ -40,10 +40,18 @@ inline constexpr size_t kMaxNameLength = 40;
 inline constexpr size_t kMaxRedisConfigEntries = 32;
 inline constexpr size_t kMaxRedisConfigValueLength = 256;
 inline constexpr int32_t kMaxUnavailableShardsLimit = 100;
+inline constexpr int32_t kDefaultRotationGraceSeconds = 60;
+inline constexpr int32_t kMaxRotationGraceSeconds = 7 * 24 * 3600;
 
-// How strictly the pods of one shard avoid sharing a Kubernetes node.
+// How strictly the pods of one shard avoid sharing a failure domain.
 enum class PodAntiAffinity { kRequired, kPreferred };
 std::string_view podAntiAffinityName(PodAntiAffinity mode);  // "required" / "preferred"
+
+// What "a replica never shares its master's failure domain" means: the Kubernetes node, or the
+// zone (the node's topology.kubernetes.io/zone label).
+enum class FailureDomain { kNode, kZone };
+std::string_view failureDomainName(FailureDomain domain);  // "node" / "zone"
+std::string_view failureDomainTopologyKey(FailureDomain domain);
 
 // corev1.ResourceRequirements; quantities kept as their text ("500m", "1Gi", "2").
 struct ResourceRequirements {
@@ -62,6 +70,9 @@ struct StorageSpec {
 struct PasswordSecretRef {
   std::string name;
   std::string key{kDefaultPasswordKey};
+  // After a changed Secret's password is accepted by every node, the previous one keeps working
+  // this long (for clients still switching), then no node accepts it.
+  int32_t rotation_grace_seconds = kDefaultRotationGraceSeconds;
   bool operator==(const PasswordSecretRef&) const = default;
 };
 
@@ -71,6 +82,19 @@ struct UpdateStrategySpec {
   bool paused = false;                 // no pod is restarted while set; drift is still reported
   int32_t max_unavailable_shards = 1;  // shards that may each have one pod restarting at once
   bool operator==(const UpdateStrategySpec&) const = default;
+};
+
+// Where the redis pods may run, passed to the pod template as given (the API server validates
+// these against the Pod schema when the StatefulSet is applied). Absent fields are null.
+struct PlacementSpec {
+  std::map<std::string, std::string> node_selector;
+  nlohmann::json tolerations;                // a list of corev1.Toleration
+  nlohmann::json affinity;                   // corev1.Affinity; the shard anti-affinity is added
+  nlohmann::json topology_spread_constraints;  // a list of corev1.TopologySpreadConstraint
+  std::string priority_class_name;
+  std::map<std::string, std::string> pod_labels;  // may not override the operator's own labels
+  std::map<std::string, std::string> pod_annotations;
+  bool operator==(const PlacementSpec&) const = default;
 };
 
 struct MigrationSpec {
@@ -91,6 +115,8 @@ struct RedisClusterSpec {
   MigrationSpec migration;
   PodAntiAffinity pod_anti_affinity = PodAntiAffinity::kRequired;
   UpdateStrategySpec update_strategy;
+  FailureDomain failure_domain = FailureDomain::kNode;
+  PlacementSpec placement;  // flattened into spec: nodeSelector, tolerations, affinity, ...
   bool operator==(const RedisClusterSpec&) const = default;
 };
 
@@ -143,6 +169,9 @@ struct RedisClusterStatus {
   std::string selector;       // label selector of the pods, for the scale subresource
   int32_t updated_pods = 0;   // pods running their StatefulSet's current template
   int32_t outdated_pods = 0;  // pods a rolling restart still has to replace
+  // A changed password being rolled in, or when the last rotation finished. Free-form like
+  // operation; null = no rotation seen.
+  nlohmann::json password_rotation;
   bool operator==(const RedisClusterStatus&) const = default;
 };
 

@@ -132,6 +132,28 @@ void checkRedisConfig(std::vector<std::string>& problems,
   }
 }
 
+// Labels the operator and the StatefulSet controller set on every pod: selectors depend on them.
+constexpr std::array<std::string_view, 7> kOwnedPodLabels = {
+    "app.kubernetes.io/name",   "app.kubernetes.io/instance",
+    "app.kubernetes.io/managed-by", "redis.slotkeeper.io/cluster",
+    "redis.slotkeeper.io/shard", "controller-revision-hash",
+    "statefulset.kubernetes.io/pod-name",
+};
+
+void checkPlacement(std::vector<std::string>& problems, const PlacementSpec& placement) {
+  for (const auto& [key, value] : placement.pod_labels) {
+    if (contains(kOwnedPodLabels, key)) {
+      problems.push_back("spec.podLabels." + key + ": set by the operator, cannot be overridden");
+    }
+  }
+  for (const auto& [key, value] : placement.pod_annotations) {
+    if (key.rfind("redis.slotkeeper.io/", 0) == 0) {
+      problems.push_back("spec.podAnnotations." + key +
+                         ": the redis.slotkeeper.io/ prefix is reserved for the operator");
+    }
+  }
+}
+
 std::vector<std::string> specProblems(const RedisClusterSpec& spec) {
   std::vector<std::string> problems;
   checkRange(problems, "spec.masters", spec.masters, kMinMasters, kMaxMasters);
@@ -151,12 +173,15 @@ std::vector<std::string> specProblems(const RedisClusterSpec& spec) {
     if (spec.password_secret->key.empty()) {
       problems.push_back("spec.passwordSecret.key: must not be empty");
     }
+    checkRange(problems, "spec.passwordSecret.rotationGraceSeconds",
+               spec.password_secret->rotation_grace_seconds, 0, kMaxRotationGraceSeconds);
   }
   checkRedisConfig(problems, spec.redis_config);
   checkRange(problems, "spec.migration.batchKeys", spec.migration.batch_keys, kMinBatchKeys,
              kMaxBatchKeys);
   checkRange(problems, "spec.migration.timeoutSeconds", spec.migration.timeout_seconds,
              kMinMigrationTimeoutSeconds, kMaxMigrationTimeoutSeconds);
+  checkPlacement(problems, spec.placement);
   checkRange(problems, "spec.updateStrategy.maxUnavailableShards",
              spec.update_strategy.max_unavailable_shards, 1, kMaxUnavailableShardsLimit);
   return problems;

@@ -16,6 +16,10 @@ bool isObservationRead(const redis::Command& cmd) {
   if (cmd.empty()) return false;
   const std::string first = upper(cmd[0]);
   if (first == "INFO" || first == "DBSIZE" || first == "PING") return true;
+  if (cmd.size() >= 2 && (first == "ACL" || first == "CONFIG")) {
+    const std::string sub = upper(cmd[1]);
+    return (first == "ACL" && sub == "GETUSER") || (first == "CONFIG" && sub == "GET");
+  }
   if (first != "CLUSTER" || cmd.size() < 2) return false;
   const std::string sub = upper(cmd[1]);
   return sub == "NODES" || sub == "INFO" || sub == "MYID";

@@ -48,7 +48,7 @@ Result<SliceReport> runTopologySlice(RedisPort& redis, Clock& clock,
     return unavailable("not holding the Lease with time to spare for a slice; not writing");
   }
   auto connector =
-      redis.connector(connectOptionsFor(cluster, snapshot_options, snapshot.secret.password));
+      redis.connector(connectOptionsFor(snapshot, snapshot_options));
   engine::ExecutorOptions eo;
   eo.move.batch_keys = cluster.spec.migration.batch_keys;
   eo.move.password = snapshot.secret.password;

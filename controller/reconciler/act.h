@@ -51,6 +51,12 @@ Status applyLiveConfig(RedisPort& redis, const kube::ReconcileContext& context,
                        const Decision& decision, const SnapshotOptions& snapshot_options,
                        SnapshotMemory* memory);
 
+// The decision's password rotation step (add the new password, switch masterauth, or remove the
+// old one) on every node it names.
+Status applyPasswordRotation(RedisPort& redis, const kube::ReconcileContext& context,
+                             const ActOptions& options, const Snapshot& snapshot,
+                             const Decision& decision, const SnapshotOptions& snapshot_options);
+
 // The decision's graceful failovers: CLUSTER FAILOVER (never FORCE or TAKEOVER) on each chosen
 // replica, then waits until it calls itself master. DeadlineExceeded when it does not in time
 // (the master keeps its role and nothing is restarted).

@@ -42,9 +42,10 @@ Status runFailovers(RedisPort& redis, Clock& clock, const kube::ReconcileContext
   if (decision.failovers.empty()) return Status::ok();
   const auto& cluster = snapshot.cluster;
   auto connector =
-      redis.connector(connectOptionsFor(cluster, snapshot_options, snapshot.secret.password));
+      redis.connector(connectOptionsFor(snapshot, snapshot_options));
   for (const auto& request : decision.failovers) {
-    if (!context.mayWriteFor(options.failover_timeout + options.write_margin)) {
+    // CLUSTER FAILOVER is the only write; waiting for its outcome needs no Lease.
+    if (!context.mayWriteFor(options.write_margin)) {
       return unavailable("not holding the Lease with time to spare for a failover; not writing");
     }
     RETURN_IF_ERROR(failOver(*connector, clock, options, request));

@@ -282,13 +282,19 @@ std::vector<std::string> failingPods(const Snapshot& s, const ShapeChange& shape
   return out;
 }
 
+// The revision a shard's pods are rolled onto, for messages (Events of two rolls differ).
+std::string revisionOf(const Drift& drift, int shard) {
+  auto it = drift.update_revisions.find(shard);
+  return it == drift.update_revisions.end() ? std::string("the current template") : it->second;
+}
+
 void recordRestarts(const std::vector<PodRestart>& restarts, const Drift& drift, size_t total,
                     Decision& d) {
   for (const auto& r : restarts) {
     d.events.push_back({kube::EventType::kNormal, std::string(api::kReasonRestartingPod),
-                        "Restarting pod " + r.pod + " (" + r.why + ") onto the current pod " +
-                            "template; " + std::to_string(drift.updated) + " of " +
-                            std::to_string(total) + " pods updated"});
+                        "Restarting pod " + r.pod + " (" + r.why + ") onto " +
+                            revisionOf(drift, r.shard) + "; " + std::to_string(drift.updated) +
+                            " of " + std::to_string(total) + " pods updated"});
   }
   d.pod_restarts.insert(d.pod_restarts.end(), restarts.begin(), restarts.end());
 }
@@ -318,8 +324,8 @@ void decideRollout(const Snapshot& s, const Drift& drift, Conditions& conditions
   for (const auto& f : step.failovers) {
     doing.push_back("failing shard " + std::to_string(f.shard) + " over to " + f.replica_pod);
     d.events.push_back({kube::EventType::kNormal, std::string(api::kReasonFailingOver),
-                        "Promoting pod " + f.replica_pod +
-                            " (updated replica) to master of shard " + std::to_string(f.shard) +
+                        "Promoting pod " + f.replica_pod + " (on " + revisionOf(drift, f.shard) +
+                            ") to master of shard " + std::to_string(f.shard) +
                             " before restarting " + f.master_pod});
   }
   for (const auto& r : step.restarts) doing.push_back("restarting " + r.pod);
@@ -334,6 +340,34 @@ void decideRollout(const Snapshot& s, const Drift& drift, Conditions& conditions
   conditions.set(api::kConditionProgressing, api::ConditionStatus::kTrue,
                  api::kReasonRollingRestart, message);
   d.requeue = std::min(d.requeue, options.converge_poll_interval);
+}
+
+// A changed password Secret rolled into the nodes. Returns whether the pass is the rotation's:
+// adding, switching and removing are quick steps of their own; the grace period lets the rest
+// of the decision go on (every node accepts the new password by then).
+bool decidePasswordRotation(const Snapshot& s, Conditions& conditions, Decision& d,
+                            const DecideOptions& options) {
+  if (s.secret.kind != SecretRead::Kind::kRead || !s.live.has_value() ||
+      s.live->passwords.empty() || !s.cluster.spec.password_secret.has_value()) {
+    return false;
+  }
+  PasswordRotation r = planPasswordRotation(
+      s.live->passwords, s.secret.password, s.cluster.status.password_rotation,
+      std::chrono::seconds(s.cluster.spec.password_secret->rotation_grace_seconds), s.now);
+  d.status.password_rotation = r.status;
+  if (r.finished) {
+    d.events.push_back({kube::EventType::kNormal, std::string(api::kReasonPasswordRotated),
+                        "The old password is no longer accepted by any node"});
+  }
+  if (r.step == PasswordRotation::Step::kNone) return false;
+  const bool own_pass = r.step != PasswordRotation::Step::kWaitGrace;
+  if (own_pass) {
+    conditions.set(api::kConditionProgressing, api::ConditionStatus::kTrue,
+                   api::kReasonRotatingPassword, r.message, kube::EventType::kNormal);
+    d.requeue = options.next_slice;
+  }
+  d.password_rotation = std::move(r);
+  return own_pass;
 }
 
 }  // namespace
@@ -393,7 +427,20 @@ PlanSummary summarizePlan(const topology::Plan& plan) {
   return {std::string(reason), joinNames(parts, 10)};
 }
 
+Decision decideCluster(const Snapshot& s, const DecideOptions& options);
+
 Decision decide(const Snapshot& s, const DecideOptions& options) {
+  Decision d = decideCluster(s, options);
+  // While the old password's grace period runs, look again when it ends.
+  if (d.password_rotation.has_value() &&
+      d.password_rotation->step == PasswordRotation::Step::kWaitGrace) {
+    const auto wait = std::max(d.password_rotation->wait, std::chrono::milliseconds(1));
+    if (d.requeue.count() == 0 || d.requeue > wait) d.requeue = wait;
+  }
+  return d;
+}
+
+Decision decideCluster(const Snapshot& s, const DecideOptions& options) {
   Decision d;
   const auto& c = s.cluster;
   d.status = c.status;
@@ -432,6 +479,10 @@ Decision decide(const Snapshot& s, const DecideOptions& options) {
   }
 
   if (!blind) decideLiveConfig(s, d);
+  if (decidePasswordRotation(s, conditions, d, options)) {
+    decideStatefulSets(s, shape.statefulset_replicas, d);
+    return d;  // a few quick passes; slot moves would need the new password on every node
+  }
   if (!shape.waiting_for.empty()) {
     decideStatefulSets(s, shape.statefulset_replicas, d);
     recordRestarts(replaceStuckPods(s, drift), drift, drift.updated + drift.outdated.size(), d);

@@ -12,6 +12,7 @@
 #include "api/types.h"
 #include "kube/events.h"
 #include "kube/resource.h"
+#include "reconciler/password_rotation.h"
 #include "reconciler/rollout.h"
 #include "reconciler/snapshot.h"
 #include "topology/plan.h"
@@ -67,6 +68,7 @@ struct Decision {
   std::vector<LiveConfigUpdate> config_updates;
   std::vector<FailoverRequest> failovers;  // graceful CLUSTER FAILOVERs of a rolling restart
   std::vector<PodRestart> pod_restarts;    // pods to delete so their StatefulSet recreates them
+  std::optional<PasswordRotation> password_rotation;  // a changed Secret being rolled in
   std::optional<TopologyWork> topology;
   api::RedisClusterStatus status;  // as it should be written (the act adds slice progress)
   std::vector<EventToRecord> events;

@@ -63,6 +63,7 @@ Result<PodInfo> podInfoFrom(const nlohmann::json& pod) {
   const auto& status = pod.value("status", nlohmann::json::object());
   info.ip = status.value("podIP", "");
   info.node_name = pod.value("spec", nlohmann::json::object()).value("nodeName", "");
+  info.failure_domain = info.node_name;
   info.terminating = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
   info.ready = podIsReady(pod) && !info.ip.empty() && !info.terminating;
   readWaitingState(status, &info);
@@ -101,7 +102,7 @@ ShapeChange planShapeChange(int masters, int replicas_per_master,
         change.waiting_for.push_back(pod == pods.end() ? name : pod->name);
         continue;
       }
-      change.desired.nodes.push_back({pod->address(), pod->node_name, shard});
+      change.desired.nodes.push_back({pod->address(), pod->failure_domain, shard});
     }
   }
   return change;

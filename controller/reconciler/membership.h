@@ -25,7 +25,10 @@ struct PodInfo {
   int shard = -1;
   int ordinal = -1;  // the StatefulSet ordinal (suffix of the pod name)
   std::string ip;
-  std::string node_name;  // the Kubernetes node: the failure domain
+  std::string node_name;  // the Kubernetes node
+  // What the planner keeps a master and its replicas apart by: the node, or its zone when
+  // spec.failureDomain is zone (set by the snapshot).
+  std::string failure_domain;
   bool ready = false;
   bool terminating = false;
   // The scheduler's word when the pod cannot be placed (PodScheduled=False, reason

@@ -40,6 +40,10 @@ Result<json> LiveKubePort::readSecret(const std::string& ns, const std::string& 
   return client_.get(kube::kSecrets.in(ns).named(name));
 }
 
+Result<json> LiveKubePort::readNode(const std::string& name) {
+  return client_.get(kube::kNodes.named(name));
+}
+
 Status LiveKubePort::apply(const kube::ResourceRef& ref, const json& object) {
   return client_.apply(ref, object, field_manager_).status();
 }

@@ -31,6 +31,8 @@ class KubePort {
                                                 const std::string& cluster) = 0;
   // A Secret, read from the API server (Secrets are not cached: the operator may only get).
   virtual Result<nlohmann::json> readSecret(const std::string& ns, const std::string& name) = 0;
+  // A Node, from the API server (for its zone label).
+  virtual Result<nlohmann::json> readNode(const std::string& name) = 0;
 
   virtual Status apply(const kube::ResourceRef& ref, const nlohmann::json& object) = 0;
   // NotFound counts as done.
@@ -66,6 +68,7 @@ class LiveKubePort final : public KubePort {
   std::vector<nlohmann::json> readOwned(const kube::ResourceRef& collection, const std::string& ns,
                                         const std::string& cluster) override;
   Result<nlohmann::json> readSecret(const std::string& ns, const std::string& name) override;
+  Result<nlohmann::json> readNode(const std::string& name) override;
   Status apply(const kube::ResourceRef& ref, const nlohmann::json& object) override;
   Status remove(const kube::ResourceRef& ref) override;
   Status deletePod(const std::string& ns, const std::string& name, const std::string& uid) override;

@@ -103,6 +103,20 @@ Status ClusterReconciler::runRestarts(const kube::ReconcileContext& context,
   return restartPods(kube_, snapshot, d, memory);
 }
 
+// The Secret's password becomes the one to fall back on once no node needs the old one any more
+// (every node read accepts it); until then the old one is kept, or the operator would lock itself
+// out of the nodes it has not reached yet.
+void ClusterReconciler::rememberPassword(const Snapshot& snapshot, const Decision& d,
+                                         SnapshotMemory* memory) {
+  if (snapshot.secret.kind != SecretRead::Kind::kRead) return;
+  const bool rotating = d.password_rotation.has_value() &&
+                        d.password_rotation->step == PasswordRotation::Step::kAddNew;
+  const bool nodes_read = snapshot.live.has_value() && !snapshot.live->passwords.empty();
+  if (memory->last_good_password.empty() || (nodes_read && !rotating)) {
+    memory->last_good_password = snapshot.secret.password;
+  }
+}
+
 Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
     const std::string& key, const kube::ReconcileContext& context) {
   std::string ns, name;
@@ -115,10 +129,8 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
     if (on_gone_) on_gone_(ns, name);
     return std::chrono::milliseconds(0);  // deleted: owner references clean up the rest
   }
-  if (snapshot->secret.kind == SecretRead::Kind::kRead) {
-    memory.last_good_password = snapshot->secret.password;
-  }
   Decision d = decide(*snapshot, options_.decide);
+  rememberPassword(*snapshot, d, &memory);
   log::debug("decided", {{"cluster", key},
                          {"applies", d.applies.size()},
                          {"deletions", d.deletions.size()},
@@ -130,6 +142,9 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
   if (acted.isOk()) {
     acted =
         applyLiveConfig(redis_, context, options_.act, *snapshot, d, options_.snapshot, &memory);
+  }
+  if (acted.isOk()) {
+    acted = applyPasswordRotation(redis_, context, options_.act, *snapshot, d, options_.snapshot);
   }
   api::RedisClusterStatus written = snapshot->cluster.status;
   if (acted.isOk()) {

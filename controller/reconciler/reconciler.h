@@ -54,6 +54,8 @@ class ClusterReconciler final : public kube::KeyReconciler {
   void recordEvents(const Snapshot& snapshot, const Decision& decision);
   Status runSlice(const kube::ReconcileContext& context, const Snapshot& snapshot,
                   Decision& decision, api::RedisClusterStatus* written, SnapshotMemory* memory);
+  static void rememberPassword(const Snapshot& snapshot, const Decision& decision,
+                               SnapshotMemory* memory);
   Status runRestarts(const kube::ReconcileContext& context, const Snapshot& snapshot,
                      Decision& decision, SnapshotMemory* memory);
 

@@ -14,6 +14,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr std::string_view kZoneLabel = "topology.kubernetes.io/zone";
+
 SecretRead readPassword(KubePort& kube, const api::RedisCluster& cluster,
                         const SnapshotMemory& memory) {
   SecretRead out;
@@ -71,6 +73,30 @@ void forgetReplacedPods(SnapshotMemory& memory, std::vector<PodInfo>* pods) {
                 [&](const std::string& uid) { return !listed.count(uid); });
 }
 
+// Zone mode: each pod's failure domain is its Node's zone label. A Node's zone is read once per
+// process (a Node does not move between zones); a Node that cannot be read, or has no zone,
+// leaves the pod without a domain, which the planner treats as unknown.
+void assignZones(KubePort& kube, SnapshotMemory& memory, std::vector<PodInfo>* pods) {
+  for (auto& p : *pods) {
+    p.failure_domain.clear();
+    if (p.node_name.empty()) continue;
+    auto known = memory.node_zones.find(p.node_name);
+    if (known == memory.node_zones.end()) {
+      auto node = kube.readNode(p.node_name);
+      if (!node.isOk()) {
+        log::warn("node zone unknown", {{"node", p.node_name}, {"error", node.status().toString()}});
+        continue;
+      }
+      const auto& labels =
+          node->value("metadata", json::object()).value("labels", json::object());
+      known = memory.node_zones
+                  .emplace(p.node_name, labels.value(std::string(kZoneLabel), std::string()))
+                  .first;
+    }
+    p.failure_domain = known->second;
+  }
+}
+
 std::optional<int> shardOf(const json& sts) {
   const auto& meta = sts.value("metadata", json::object());
   return resources::shardFromLabels(meta.value("labels", json::object()));
@@ -89,11 +115,21 @@ std::string appliedHashOf(const json& object) {
 
 // INFO replication of every reachable node, and CLUSTER INFO of one master serving slots. The
 // views come from the observation's own reads (the connector answers them again from memory).
-void readNodeInfo(redis::NodeConnector& connector, LiveObservation* live) {
+void readNodeInfo(redis::NodeConnector& connector, bool passwords, LiveObservation* live) {
   for (const auto& n : live->cluster.nodes) {
     if (!n.reachable) continue;
     auto client = connector.connect(n.address);
     if (!client.isOk()) continue;
+    if (passwords) {
+      // One round trip for the three reads; the typed reads below are answered from memory.
+      (void)(*client)->pipeline(
+          {{"INFO", "replication"}, {"ACL", "GETUSER", "default"}, {"CONFIG", "GET", "masterauth"}});
+      auto hashes = (*client)->aclPasswordHashes("default");
+      auto masterauth = (*client)->configGet("masterauth");
+      if (hashes.isOk() && masterauth.isOk()) {
+        live->passwords[n.address] = {std::move(hashes).value(), std::move(masterauth).value()};
+      }
+    }
     if (auto view = (*client)->clusterNodes(); view.isOk()) {
       live->views[n.address] = std::move(view).value();
     }
@@ -142,6 +178,13 @@ std::map<int, json> mergeStatefulSets(const std::vector<json>& cached, SnapshotM
   return out;
 }
 
+redis::ConnectOptions connectOptionsFor(const Snapshot& snapshot, const SnapshotOptions& options) {
+  redis::ConnectOptions connect =
+      connectOptionsFor(snapshot.cluster, options, snapshot.secret.password);
+  connect.fallback_password = snapshot.fallback_password;
+  return connect;
+}
+
 redis::ConnectOptions connectOptionsFor(const api::RedisCluster& cluster,
                                         const SnapshotOptions& options,
                                         const std::string& password) {
@@ -174,6 +217,9 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   snap.statefulsets = mergeStatefulSets(kube.readOwned(kube::kStatefulSets, ns, name), memory);
   snap.pods = readPods(kube, snap.cluster);
   forgetReplacedPods(memory, &snap.pods);
+  if (snap.cluster.spec.failure_domain == api::FailureDomain::kZone) {
+    assignZones(kube, memory, &snap.pods);
+  }
   snap.secret = readPassword(kube, snap.cluster, memory);
 
   std::vector<std::string> addresses;
@@ -181,7 +227,7 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   for (const auto& p : snap.pods) {
     if (p.ip.empty() || p.terminating) continue;
     addresses.push_back(p.address());
-    domains[p.address()] = p.node_name;
+    domains[p.address()] = p.failure_domain;
   }
   std::erase_if(memory.live_settings_applied, [&](const auto& entry) {
     return std::find(addresses.begin(), addresses.end(), entry.first) == addresses.end();
@@ -189,11 +235,14 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   snap.live_settings_applied = memory.live_settings_applied;
   if (addresses.empty()) return std::optional<Snapshot>(std::move(snap));
 
-  auto real = redis.connector(connectOptionsFor(snap.cluster, options, snap.secret.password));
+  if (memory.last_good_password != snap.secret.password) {
+    snap.fallback_password = memory.last_good_password;
+  }
+  auto real = redis.connector(connectOptionsFor(snap, options));
   engine::ReadOnceConnector once(*real);
   LiveObservation live;
   ASSIGN_OR_RETURN(live.cluster, engine::observeCluster(once, addresses, domains));
-  readNodeInfo(once, &live);
+  readNodeInfo(once, snap.cluster.spec.password_secret.has_value(), &live);
   snap.live = std::move(live);
 
   // The planner starts from the desired nodes only, as the engine always has; the reads are

@@ -34,6 +34,8 @@ struct Snapshot {
   std::map<int, nlohmann::json> statefulsets;  // by shard index
   std::vector<PodInfo> pods;
   SecretRead secret;
+  // The password that worked before the Secret changed, tried when the Secret's is refused.
+  std::string fallback_password;
   // The live cluster as seen from every addressable pod (absent: no pod has an address yet).
   std::optional<LiveObservation> live;
   // The planner's view: the members reachable from the desired nodes. Present only when every
@@ -56,6 +58,7 @@ struct SnapshotMemory {
   std::map<std::string, std::string> applied_hashes;
   std::map<std::string, std::string> live_settings_applied;  // by node "ip:port"
   std::set<std::string> deleted_pod_uids;
+  std::map<std::string, std::string> node_zones;  // Node name -> zone label, read once
   std::string last_good_password;  // kept so a deleted Secret does not blind the operator
   // StatefulSets this process applied or deleted that the informer cache may not show yet.
   // A pass right after a shrink must not read the old size from the cache and grow it back,
@@ -85,6 +88,10 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
 // forgets the writes it does show. Pure apart from `memory`.
 std::map<int, nlohmann::json> mergeStatefulSets(const std::vector<nlohmann::json>& cached,
                                                 SnapshotMemory& memory);
+
+// The connect options of the snapshot's nodes: the Secret's password, and the one that worked
+// before while a rotation has not reached every node.
+redis::ConnectOptions connectOptionsFor(const Snapshot& snapshot, const SnapshotOptions& options);
 
 // The connect options of a cluster's nodes for `password`.
 redis::ConnectOptions connectOptionsFor(const api::RedisCluster& cluster,

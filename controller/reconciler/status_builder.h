@@ -9,6 +9,7 @@
 
 #include "api/types.h"
 #include "reconciler/membership.h"
+#include "reconciler/password_rotation.h"
 #include "redis/cluster_nodes.h"
 #include "topology/model.h"
 
@@ -20,6 +21,8 @@ struct LiveObservation {
   std::optional<redis::ClusterInfo> info;  // CLUSTER INFO of one reachable master
   // Every reachable node's CLUSTER NODES, by its "ip:port": whether all nodes agree on roles.
   std::map<std::string, std::vector<redis::ClusterNodeEntry>> views;
+  // Password state of every reachable node, when the cluster has a password.
+  std::map<std::string, NodePasswords> passwords;
 };
 
 // Fills every observed field of the status (not conditions, operation or generation).

@@ -134,15 +134,7 @@ Status HiredisNodeClient::reconnect() {
     return unavailable(address_ + ": setting the command timeout: " + ctx->errstr);
   }
   ctx_ = std::move(ctx);
-  if (!options_.password.empty()) {
-    ASSIGN_OR_RETURN(std::vector<Reply> replies, roundTrip({{"AUTH", options_.password}}));
-    const Reply& reply = replies[0];
-    if (reply.isError() && reply.str.find(kNoPasswordConfigured) == std::string::npos) {
-      // Dropped so the next call authenticates again, e.g. after the password was fixed.
-      ctx_.reset();
-      return Status(StatusCode::kUnauthenticated, address_ + ": AUTH: " + reply.str);
-    }
-  }
+  RETURN_IF_ERROR(authenticate());
   if (options_.client_name.empty()) return Status::ok();
   ASSIGN_OR_RETURN(std::vector<Reply> named,
                    roundTrip({{"CLIENT", "SETNAME", options_.client_name}}));
@@ -151,6 +143,26 @@ Status HiredisNodeClient::reconnect() {
     return invalidArgument(address_ + ": CLIENT SETNAME: " + named[0].str);
   }
   return Status::ok();
+}
+
+// AUTH with the password, then with the fallback if the first is refused.
+Status HiredisNodeClient::authenticate() {
+  std::string refusal;
+  for (const std::string* password : {&options_.password, &options_.fallback_password}) {
+    if (password->empty() || (password != &options_.password && *password == options_.password)) {
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::vector<Reply> replies, roundTrip({{"AUTH", *password}}));
+    const Reply& reply = replies[0];
+    if (!reply.isError() || reply.str.find(kNoPasswordConfigured) != std::string::npos) {
+      return Status::ok();
+    }
+    if (refusal.empty()) refusal = reply.str;
+  }
+  if (refusal.empty()) return Status::ok();  // no password to send
+  // Dropped so the next call authenticates again, e.g. after the password was fixed.
+  ctx_.reset();
+  return Status(StatusCode::kUnauthenticated, address_ + ": AUTH: " + refusal);
 }
 
 Result<std::vector<Reply>> HiredisNodeClient::roundTrip(const std::vector<Command>& commands) {

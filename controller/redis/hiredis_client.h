@@ -38,6 +38,7 @@ class HiredisNodeClient final : public NodeClient {
 
   // Opens a fresh connection, sets the command timeout and sends AUTH when configured.
   Status reconnect();
+  Status authenticate();
   // Appends every command, then reads one reply per command. Requires a live connection.
   Result<std::vector<Reply>> roundTrip(const std::vector<Command>& commands);
   // Drops the connection and describes the hiredis error of `ctx` for `what`.

@@ -385,6 +385,33 @@ Status NodeClient::configSet(const std::string& key, const std::string& value) {
   return commandExpectingOk(*this, {"CONFIG", "SET", key, value});
 }
 
+Result<std::string> NodeClient::configGet(const std::string& key) {
+  ASSIGN_OR_RETURN(Reply reply, command({"CONFIG", "GET", key}));
+  if (reply.type != Reply::Type::kArray || reply.elements.size() < 2) return std::string();
+  return reply.elements[1].str;
+}
+
+Result<std::vector<std::string>> NodeClient::aclPasswordHashes(const std::string& user) {
+  ASSIGN_OR_RETURN(Reply reply, command({"ACL", "GETUSER", user}));
+  if (reply.type != Reply::Type::kArray) {
+    return internalError(address() + ": ACL GETUSER " + user + ": no such user");
+  }
+  // A flat map: field name, value, field name, value, ...
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    if (reply.elements[i].str != "passwords") continue;
+    std::vector<std::string> hashes;
+    for (const auto& h : reply.elements[i + 1].elements) hashes.push_back(h.str);
+    return hashes;
+  }
+  return internalError(address() + ": ACL GETUSER " + user + " lists no passwords field");
+}
+
+Status NodeClient::aclSetUser(const std::string& user, const std::vector<std::string>& rules) {
+  Command cmd = {"ACL", "SETUSER", user};
+  cmd.insert(cmd.end(), rules.begin(), rules.end());
+  return commandExpectingOk(*this, cmd);
+}
+
 Status NodeClient::configSetAll(const std::vector<std::pair<std::string, std::string>>& settings) {
   if (settings.empty()) return Status::ok();
   Command cmd = {"CONFIG", "SET"};

@@ -62,6 +62,11 @@ class NodeClient {
   Status clusterFailover(FailoverMode mode);
   Status clusterResetSoft();
   Status configSet(const std::string& key, const std::string& value);
+  Result<std::string> configGet(const std::string& key);  // "" when the key is unknown
+  // The SHA-256 (hex) of every password an ACL user accepts (ACL GETUSER's "passwords").
+  Result<std::vector<std::string>> aclPasswordHashes(const std::string& user);
+  // ACL SETUSER user rule...
+  Status aclSetUser(const std::string& user, const std::vector<std::string>& rules);
   // One CONFIG SET of every pair (Redis 7: all take effect or none does).
   Status configSetAll(const std::vector<std::pair<std::string, std::string>>& settings);
   // DUMP payloads of keys (nullopt for a missing key), for comparing values on BUSYKEY. Each
@@ -85,6 +90,9 @@ struct ConnectOptions {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds command_timeout{10000};
   std::string password;  // sent with AUTH after connecting when not empty
+  // Tried when `password` is refused: while a new password is rolled in, nodes that have not
+  // taken it yet still accept the previous one.
+  std::string fallback_password;
   // CLIENT SETNAME after connecting when not empty, so `CLIENT LIST` on a node tells which
   // process holds a connection (the operator names its connections after its identity).
   std::string client_name;

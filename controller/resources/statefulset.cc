@@ -12,16 +12,34 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kHostnameTopologyKey = "kubernetes.io/hostname";
-
-json makeAntiAffinity(const api::RedisCluster& cluster, int shard) {
+// The user's affinity with the shard's own anti-affinity term added: the pods of one shard keep
+// to different failure domains.
+json makeAffinity(const api::RedisCluster& cluster, int shard) {
+  json affinity = cluster.spec.placement.affinity.is_object() ? cluster.spec.placement.affinity
+                                                               : json::object();
   json term = {{"labelSelector", {{"matchLabels", makeShardSelector(cluster, shard)}}},
-               {"topologyKey", kHostnameTopologyKey}};
+               {"topologyKey", api::failureDomainTopologyKey(cluster.spec.failure_domain)}};
+  json& anti = affinity["podAntiAffinity"];
+  if (!anti.is_object()) anti = json::object();
   if (cluster.spec.pod_anti_affinity == api::PodAntiAffinity::kPreferred) {
-    return {{"preferredDuringSchedulingIgnoredDuringExecution",
-             json::array({{{"weight", 100}, {"podAffinityTerm", std::move(term)}}})}};
+    json& list = anti["preferredDuringSchedulingIgnoredDuringExecution"];
+    if (!list.is_array()) list = json::array();
+    list.push_back({{"weight", 100}, {"podAffinityTerm", std::move(term)}});
+  } else {
+    json& list = anti["requiredDuringSchedulingIgnoredDuringExecution"];
+    if (!list.is_array()) list = json::array();
+    list.push_back(std::move(term));
   }
-  return {{"requiredDuringSchedulingIgnoredDuringExecution", json::array({std::move(term)})}};
+  return affinity;
+}
+
+// Labels and annotations: the user's, then the operator's (validation refuses clashes).
+json makePodMetadata(const api::RedisCluster& cluster, int shard) {
+  json labels = cluster.spec.placement.pod_labels;
+  labels.update(makeShardLabels(cluster, shard));
+  json annotations = cluster.spec.placement.pod_annotations;
+  annotations[std::string(kAnnotationConfigHash)] = makeRestartConfigHash(cluster);
+  return {{"labels", std::move(labels)}, {"annotations", std::move(annotations)}};
 }
 
 json makeCommand(const api::RedisCluster& cluster) {
@@ -103,16 +121,20 @@ json makeVolumeClaimTemplate(const api::RedisCluster& cluster) {
 }
 
 json makePodTemplate(const api::RedisCluster& cluster, int shard) {
-  return {
-      {"metadata",
-       {{"labels", makeShardLabels(cluster, shard)},
-        {"annotations", {{kAnnotationConfigHash, makeRestartConfigHash(cluster)}}}}},
-      {"spec",
-       {{"affinity", {{"podAntiAffinity", makeAntiAffinity(cluster, shard)}}},
-        {"terminationGracePeriodSeconds", 30},
-        {"containers", json::array({makeContainer(cluster)})},
-        {"volumes", makeVolumes(cluster)}}},
-  };
+  json spec = {{"affinity", makeAffinity(cluster, shard)},
+               {"terminationGracePeriodSeconds", 30},
+               {"containers", json::array({makeContainer(cluster)})},
+               {"volumes", makeVolumes(cluster)}};
+  const api::PlacementSpec& placement = cluster.spec.placement;
+  if (!placement.node_selector.empty()) spec["nodeSelector"] = placement.node_selector;
+  if (placement.tolerations.is_array()) spec["tolerations"] = placement.tolerations;
+  if (placement.topology_spread_constraints.is_array()) {
+    spec["topologySpreadConstraints"] = placement.topology_spread_constraints;
+  }
+  if (!placement.priority_class_name.empty()) {
+    spec["priorityClassName"] = placement.priority_class_name;
+  }
+  return {{"metadata", makePodMetadata(cluster, shard)}, {"spec", std::move(spec)}};
 }
 
 }  // namespace

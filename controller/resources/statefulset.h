@@ -18,10 +18,12 @@ inline constexpr std::string_view kPodIpEnv = "POD_IP";
 //    the operator, not start order, decides who is master);
 //  - updateStrategy OnDelete: the StatefulSet controller must never restart a master on its own
 //    (it would take the shard's slots down, or lose them with emptyDir); the operator replaces
-//    outdated pods itself, failing over first. Outdated = the pod's config-hash annotation
-//    differs from the template's;
-//  - pod anti-affinity on kubernetes.io/hostname among the shard's pods, required or preferred
-//    per spec.podAntiAffinity;
+//    outdated pods itself, failing over first. Outdated = the pod's controller-revision-hash
+//    differs from the StatefulSet's updateRevision;
+//  - pod anti-affinity among the shard's pods on the failure domain's topology key
+//    (kubernetes.io/hostname, or topology.kubernetes.io/zone), required or preferred per
+//    spec.podAntiAffinity, added to spec.affinity; spec.nodeSelector, tolerations,
+//    topologySpreadConstraints, priorityClassName, podLabels and podAnnotations as given;
 //  - container "redis": redis-server /etc/redis/redis.conf --cluster-announce-ip $(POD_IP), plus
 //    --requirepass/--masterauth $(REDIS_PASSWORD) from the Secret when spec.passwordSecret is
 //    set; tcp readiness and liveness probes on 6379; spec.resources;

@@ -44,16 +44,17 @@ const (
 )
 
 type config struct {
-	addrs       []string
-	password    string
-	duration    time.Duration
-	maxOps      int64
-	concurrency int
-	keys        int
-	prefix      string
-	stopFile    string
-	timeout     time.Duration
-	progress    time.Duration
+	addrs        []string
+	password     string
+	passwordFile string
+	duration     time.Duration
+	maxOps       int64
+	concurrency  int
+	keys         int
+	prefix       string
+	stopFile     string
+	timeout      time.Duration
+	progress     time.Duration
 }
 
 func usageError(format string, args ...any) {
@@ -67,6 +68,7 @@ func parseFlags() config {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.StringVar(&addrs, "addrs", "", "comma-separated seed addresses `ip:port` (loopback IPs only)")
 	fs.StringVar(&c.password, "password", "", "Redis password (default: $LOADGEN_PASSWORD)")
+	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from this file for every new connection (overrides --password)")
 	fs.DurationVar(&c.duration, "duration", 60*time.Second, "maximum run time of the load phase")
 	fs.Int64Var(&c.maxOps, "max-ops", 1000000, "maximum number of operations (SET+GET) in the load phase")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "number of workers")
@@ -150,9 +152,27 @@ type stats struct {
 	refusedAddrs   atomic.Int64 // non-loopback node addresses the client was told about
 	moved          atomic.Int64 // MOVED replies seen by the node clients (then followed)
 	ask            atomic.Int64 // ASK replies seen by the node clients (then followed)
+	maxLatencyNs   atomic.Int64 // longest SET or GET of the load phase, retries included
+	slowOps        atomic.Int64 // SETs and GETs that took over slowOpThreshold
 
 	mu          sync.Mutex
 	firstErrors []string
+}
+
+// slowOpThreshold marks an operation a client would feel as a stall.
+const slowOpThreshold = time.Second
+
+// recordLatency keeps the longest operation and counts the slow ones.
+func (s *stats) recordLatency(d time.Duration) {
+	if d > slowOpThreshold {
+		s.slowOps.Add(1)
+	}
+	for {
+		cur := s.maxLatencyNs.Load()
+		if int64(d) <= cur || s.maxLatencyNs.CompareAndSwap(cur, int64(d)) {
+			return
+		}
+	}
 }
 
 func (s *stats) recordError(msg string) {
@@ -254,7 +274,9 @@ func (r *runner) runWorker(ctx context.Context, w *worker) {
 		idx, round := seq%n, int32(seq/n)
 		key := keyName(r.cfg.prefix, w.id, idx)
 		ks := &w.keys[idx]
+		began := time.Now()
 		err := r.client.Set(ctx, key, valueFor(key, round), 0).Err()
+		r.st.recordLatency(time.Since(began))
 		r.st.sets.Add(1)
 		if err != nil {
 			r.st.commandFailed("SET", key, err)
@@ -277,7 +299,9 @@ func (r *runner) runWorker(ctx context.Context, w *worker) {
 		}
 		ridx := w.ackedList[rng.IntN(len(w.ackedList))]
 		rkey := keyName(r.cfg.prefix, w.id, ridx)
+		began = time.Now()
 		val, err := r.client.Get(ctx, rkey).Result()
+		r.st.recordLatency(time.Since(began))
 		r.st.gets.Add(1)
 		isNil := errors.Is(err, redis.Nil)
 		if err != nil && !isNil {
@@ -390,14 +414,28 @@ func (r *runner) newClient() *redis.ClusterClient {
 		return fmt.Errorf("loadgen: refusing to connect to node address %v", err)
 	}
 	dialer := &net.Dialer{Timeout: r.cfg.timeout, KeepAlive: 30 * time.Second}
+	// With a password file, each new connection authenticates with what the file says then:
+	// an application switching credentials while the password is rotated.
+	var credentials func() (string, string)
+	if r.cfg.passwordFile != "" {
+		credentials = func() (string, string) {
+			b, err := os.ReadFile(r.cfg.passwordFile)
+			if err != nil {
+				r.st.recordError(fmt.Sprintf("reading --password-file: %v", err))
+				return "", r.cfg.password
+			}
+			return "", strings.TrimSpace(string(b))
+		}
+	}
 	return redis.NewClusterClient(&redis.ClusterOptions{
-		Addrs:        r.cfg.addrs,
-		Password:     r.cfg.password,
-		MaxRedirects: maxRedirects,
-		DialTimeout:  r.cfg.timeout,
-		ReadTimeout:  r.cfg.timeout,
-		WriteTimeout: r.cfg.timeout,
-		PoolSize:     r.cfg.concurrency + 4,
+		Addrs:               r.cfg.addrs,
+		Password:            r.cfg.password,
+		CredentialsProvider: credentials,
+		MaxRedirects:        maxRedirects,
+		DialTimeout:         r.cfg.timeout,
+		ReadTimeout:         r.cfg.timeout,
+		WriteTimeout:        r.cfg.timeout,
+		PoolSize:            r.cfg.concurrency + 4,
 		// Redis 7.0 knows neither CLIENT SETINFO nor CLIENT MAINT_NOTIFICATIONS.
 		DisableIdentity:          true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
@@ -496,6 +534,8 @@ type summary struct {
 	Moved          int64    `json:"moved"`
 	Ask            int64    `json:"ask"`
 	StopReason     string   `json:"stop_reason"`
+	MaxLatencyMs   float64  `json:"max_latency_ms"`
+	SlowOps        int64    `json:"slow_ops"`
 }
 
 func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
@@ -584,6 +624,8 @@ func main() {
 		Moved:          st.moved.Load(),
 		Ask:            st.ask.Load(),
 		StopReason:     stopReason,
+		MaxLatencyMs:   round3(float64(st.maxLatencyNs.Load()) / 1e6),
+		SlowOps:        st.slowOps.Load(),
 	}
 	if elapsed > 0 {
 		s.OpsPerSec = round3(float64(ops) / elapsed.Seconds())

@@ -41,7 +41,7 @@ TEST(ApiDefaults, MatchWhatTheApiServerStoresForAnEmptySpec) {
   EXPECT_EQ(object["spec"], json::parse(R"({
     "image": "redis:7.0", "masters": 3, "replicasPerMaster": 1, "podAntiAffinity": "required",
     "migration": {"batchKeys": 1000, "timeoutSeconds": 60},
-    "updateStrategy": {"paused": false, "maxUnavailableShards": 1}
+    "updateStrategy": {"paused": false, "maxUnavailableShards": 1}, "failureDomain": "node"
   })"));
 }
 
@@ -54,7 +54,8 @@ TEST(ApiDefaults, FillOnlyAbsentOrNullFieldsAndNestedObjectsThatArePresent) {
   EXPECT_EQ(spec["masters"], 7);
   EXPECT_EQ(spec["image"], "redis:7.0");
   EXPECT_EQ(spec["migration"], json::parse(R"({"batchKeys": 50, "timeoutSeconds": 60})"));
-  EXPECT_EQ(spec["passwordSecret"], json::parse(R"({"name": "redis-auth", "key": "password"})"));
+  EXPECT_EQ(spec["passwordSecret"],
+            json::parse(R"({"name": "redis-auth", "key": "password", "rotationGraceSeconds": 60})"));
   EXPECT_FALSE(spec.contains("storage"));  // no default: absent means emptyDir
 
   json wrong = json::parse(R"({"masters": "three", "migration": 5})");

@@ -33,6 +33,7 @@ PodInfo pod(int shard, int ordinal, bool ready = true) {
   p.ordinal = ordinal;
   p.ip = "127.20." + std::to_string(shard) + "." + std::to_string(ordinal + 1);
   p.node_name = "node-" + std::to_string(ordinal);
+  p.failure_domain = p.node_name;
   p.ready = ready;
   return p;
 }

@@ -46,6 +46,9 @@ class FakeKube final : public KubePort {
   Result<json> readSecret(const std::string&, const std::string& name) override {
     return notFound("secret " + name);
   }
+  Result<json> readNode(const std::string& name) override {
+    return json{{"metadata", {{"name", name}, {"labels", {{"topology.kubernetes.io/zone", "z"}}}}}};
+  }
   Status apply(const kube::ResourceRef& ref, const json& object) override {
     ++applies;
     if (ref.plural == "statefulsets") {

@@ -289,7 +289,8 @@ LoadGenerator::~LoadGenerator() {
   }
 }
 
-Status LoadGenerator::start(const std::vector<std::string>& seeds, const std::string& work_dir) {
+Status LoadGenerator::start(const std::vector<std::string>& seeds, const std::string& work_dir,
+                            const std::vector<std::string>& extra_args) {
   CommandResult built = runShell("bash " + repoRoot() + "/tests/loadgen/build.sh 2>/dev/null");
   if (built.exit_code != 0) return unavailable("loadgen build failed: " + built.output);
   // build.sh prints the binary's path as its last line.
@@ -305,16 +306,21 @@ Status LoadGenerator::start(const std::vector<std::string>& seeds, const std::st
   log_file_ = work_dir + "/loadgen.log";
   std::string addrs;
   for (const auto& s : seeds) addrs += (addrs.empty() ? "" : ",") + s;
+  // Progress lines twice a second are what writesAcked() reads.
+  std::vector<std::string> args = {
+      binary, "--addrs", addrs,   "--duration", "600s",  "--max-ops",   "20000000", "--concurrency",
+      "4",    "--keys",  "20000", "--progress", "500ms", "--stop-file", stop_file_};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_ = fork();
   if (pid_ == 0) {
     FILE* out = std::fopen(out_file_.c_str(), "w");
     FILE* err = std::fopen(log_file_.c_str(), "w");
     if (out) dup2(fileno(out), STDOUT_FILENO);
     if (err) dup2(fileno(err), STDERR_FILENO);
-    // Progress lines twice a second are what writesAcked() reads.
-    execl(binary.c_str(), binary.c_str(), "--addrs", addrs.c_str(), "--duration", "600s",
-          "--max-ops", "20000000", "--concurrency", "4", "--keys", "20000", "--progress", "500ms",
-          "--stop-file", stop_file_.c_str(), static_cast<char*>(nullptr));
+    execv(binary.c_str(), argv.data());
     std::fprintf(stderr, "cannot run %s: %s\n", binary.c_str(), std::strerror(errno));
     _exit(127);
   }

@@ -107,7 +107,9 @@ std::string loadProblems(const nlohmann::json& summary, int64_t min_writes);
 class LoadGenerator {
  public:
   ~LoadGenerator();
-  Status start(const std::vector<std::string>& seeds, const std::string& work_dir);
+  // `extra_args` are added to its command line (e.g. --password-file).
+  Status start(const std::vector<std::string>& seeds, const std::string& work_dir,
+               const std::vector<std::string>& extra_args = {});
   // Acknowledged writes as of its latest progress line (it reports twice a second), or -1
   // before the first one.
   int64_t writesAcked() const;

@@ -1,0 +1,50 @@
+// A password rotation's step on every node it concerns, behind the Lease fence.
+#include "common/log.h"
+#include "reconciler/act.h"
+
+namespace slotkeeper::reconciler {
+namespace {
+
+using Step = PasswordRotation::Step;
+
+Status applyStep(redis::NodeClient& client, const PasswordRotation& rotation) {
+  const std::string add = ">" + rotation.password;
+  switch (rotation.step) {
+    case Step::kAddNew:
+      // Adds the password; the ones the user already has stay valid.
+      return client.aclSetUser("default", {"on", add});
+    case Step::kSwitchReplication:
+      return client.configSet("masterauth", rotation.password);
+    case Step::kRemoveOld:
+      // One command: the user never goes without a password it accepts.
+      return client.aclSetUser("default", {"resetpass", add});
+    default:
+      return Status::ok();
+  }
+}
+
+}  // namespace
+
+Status applyPasswordRotation(RedisPort& redis, const kube::ReconcileContext& context,
+                             const ActOptions& options, const Snapshot& snapshot,
+                             const Decision& decision, const SnapshotOptions& snapshot_options) {
+  if (!decision.password_rotation.has_value()) return Status::ok();
+  const PasswordRotation& rotation = *decision.password_rotation;
+  if (rotation.step == Step::kNone || rotation.step == Step::kWaitGrace) return Status::ok();
+  const auto& cluster = snapshot.cluster;
+  auto connector = redis.connector(connectOptionsFor(snapshot, snapshot_options));
+  for (const auto& address : rotation.addresses) {
+    if (!context.mayWriteFor(options.write_margin)) {
+      return unavailable("not holding the Lease with time to spare; password not rotated");
+    }
+    auto client = connector->connect(address);
+    Status applied = client.isOk() ? applyStep(**client, rotation) : client.status();
+    // Not the password itself: the error of a failed ACL SETUSER names only the rule's kind.
+    RETURN_IF_ERROR(applied.withContext("password rotation on " + address));
+  }
+  log::info("password rotation step", {{"cluster", cluster.ns + "/" + cluster.name},
+                                       {"step", rotation.message}});
+  return Status::ok();
+}
+
+}  // namespace slotkeeper::reconciler
