@@ -336,7 +336,8 @@ Status decodeStatusFields(const json& status, const std::string& path, RedisClus
   }
   RETURN_IF_ERROR(r.readString("selector", &out->selector));
   if (const json* rotation = r.find("passwordRotation")) {
-    if (!rotation->is_object()) return typeError(r.pathOf("passwordRotation"), "an object", *rotation);
+    if (!rotation->is_object())
+      return typeError(r.pathOf("passwordRotation"), "an object", *rotation);
     out->password_rotation = *rotation;
   }
   return Status::ok();
@@ -459,9 +460,10 @@ nlohmann::json encodeSpec(const RedisClusterSpec& spec) {
     out["storage"] = std::move(storage);
   }
   if (spec.password_secret) {
-    out["passwordSecret"] = {{"name", spec.password_secret->name},
-                             {"key", spec.password_secret->key},
-                             {"rotationGraceSeconds", spec.password_secret->rotation_grace_seconds}};
+    out["passwordSecret"] = {
+        {"name", spec.password_secret->name},
+        {"key", spec.password_secret->key},
+        {"rotationGraceSeconds", spec.password_secret->rotation_grace_seconds}};
   }
   if (!spec.redis_config.empty()) out["redisConfig"] = spec.redis_config;
   out["failureDomain"] = failureDomainName(spec.failure_domain);

@@ -88,8 +88,8 @@ struct UpdateStrategySpec {
 // these against the Pod schema when the StatefulSet is applied). Absent fields are null.
 struct PlacementSpec {
   std::map<std::string, std::string> node_selector;
-  nlohmann::json tolerations;                // a list of corev1.Toleration
-  nlohmann::json affinity;                   // corev1.Affinity; the shard anti-affinity is added
+  nlohmann::json tolerations;                  // a list of corev1.Toleration
+  nlohmann::json affinity;                     // corev1.Affinity; the shard anti-affinity is added
   nlohmann::json topology_spread_constraints;  // a list of corev1.TopologySpreadConstraint
   std::string priority_class_name;
   std::map<std::string, std::string> pod_labels;  // may not override the operator's own labels

@@ -134,9 +134,12 @@ void checkRedisConfig(std::vector<std::string>& problems,
 
 // Labels the operator and the StatefulSet controller set on every pod: selectors depend on them.
 constexpr std::array<std::string_view, 7> kOwnedPodLabels = {
-    "app.kubernetes.io/name",   "app.kubernetes.io/instance",
-    "app.kubernetes.io/managed-by", "redis.slotkeeper.io/cluster",
-    "redis.slotkeeper.io/shard", "controller-revision-hash",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/managed-by",
+    "redis.slotkeeper.io/cluster",
+    "redis.slotkeeper.io/shard",
+    "controller-revision-hash",
     "statefulset.kubernetes.io/pod-name",
 };
 

@@ -47,8 +47,7 @@ Result<SliceReport> runTopologySlice(RedisPort& redis, Clock& clock,
   if (!context.mayWriteFor(options.slice_budget + options.write_margin)) {
     return unavailable("not holding the Lease with time to spare for a slice; not writing");
   }
-  auto connector =
-      redis.connector(connectOptionsFor(snapshot, snapshot_options));
+  auto connector = redis.connector(connectOptionsFor(snapshot, snapshot_options));
   engine::ExecutorOptions eo;
   eo.move.batch_keys = cluster.spec.migration.batch_keys;
   eo.move.password = snapshot.secret.password;

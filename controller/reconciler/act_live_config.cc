@@ -10,8 +10,7 @@ Status applyLiveConfig(RedisPort& redis, const kube::ReconcileContext& context,
                        SnapshotMemory* memory) {
   if (decision.config_updates.empty()) return Status::ok();
   const auto& cluster = snapshot.cluster;
-  auto connector =
-      redis.connector(connectOptionsFor(snapshot, snapshot_options));
+  auto connector = redis.connector(connectOptionsFor(snapshot, snapshot_options));
   int applied = 0;
   for (const auto& update : decision.config_updates) {
     if (!context.mayWriteFor(options.write_margin)) {

@@ -42,8 +42,8 @@ Status applyPasswordRotation(RedisPort& redis, const kube::ReconcileContext& con
     // Not the password itself: the error of a failed ACL SETUSER names only the rule's kind.
     RETURN_IF_ERROR(applied.withContext("password rotation on " + address));
   }
-  log::info("password rotation step", {{"cluster", cluster.ns + "/" + cluster.name},
-                                       {"step", rotation.message}});
+  log::info("password rotation step",
+            {{"cluster", cluster.ns + "/" + cluster.name}, {"step", rotation.message}});
   return Status::ok();
 }
 

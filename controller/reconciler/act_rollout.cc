@@ -41,8 +41,7 @@ Status runFailovers(RedisPort& redis, Clock& clock, const kube::ReconcileContext
                     const SnapshotOptions& snapshot_options) {
   if (decision.failovers.empty()) return Status::ok();
   const auto& cluster = snapshot.cluster;
-  auto connector =
-      redis.connector(connectOptionsFor(snapshot, snapshot_options));
+  auto connector = redis.connector(connectOptionsFor(snapshot, snapshot_options));
   for (const auto& request : decision.failovers) {
     // CLUSTER FAILOVER is the only write; waiting for its outcome needs no Lease.
     if (!context.mayWriteFor(options.write_margin)) {

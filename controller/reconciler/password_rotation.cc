@@ -78,8 +78,8 @@ PasswordRotation planPasswordRotation(const std::map<std::string, NodePasswords>
     return r;
   }
   // Every node accepts the new password; the old one stays for the grace period.
-  auto accepted = kube::parseTime(
-      rotating ? previous.value("newPasswordAcceptedAt", std::string()) : std::string());
+  auto accepted = kube::parseTime(rotating ? previous.value("newPasswordAcceptedAt", std::string())
+                                           : std::string());
   const auto accepted_at = accepted.isOk() ? *accepted : now;
   const auto removes_at = accepted_at + grace;
   r.status = {{"state", "GracePeriod"},

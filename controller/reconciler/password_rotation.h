@@ -39,8 +39,8 @@ struct PasswordRotation {
 // status.passwordRotation written before, `grace` how long the old password outlives the moment
 // every node accepted the new one.
 PasswordRotation planPasswordRotation(const std::map<std::string, NodePasswords>& nodes,
-                                      const std::string& password,
-                                      const nlohmann::json& previous, std::chrono::seconds grace,
+                                      const std::string& password, const nlohmann::json& previous,
+                                      std::chrono::seconds grace,
                                       std::chrono::system_clock::time_point now);
 
 }  // namespace slotkeeper::reconciler

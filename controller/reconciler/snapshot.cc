@@ -84,11 +84,11 @@ void assignZones(KubePort& kube, SnapshotMemory& memory, std::vector<PodInfo>* p
     if (known == memory.node_zones.end()) {
       auto node = kube.readNode(p.node_name);
       if (!node.isOk()) {
-        log::warn("node zone unknown", {{"node", p.node_name}, {"error", node.status().toString()}});
+        log::warn("node zone unknown",
+                  {{"node", p.node_name}, {"error", node.status().toString()}});
         continue;
       }
-      const auto& labels =
-          node->value("metadata", json::object()).value("labels", json::object());
+      const auto& labels = node->value("metadata", json::object()).value("labels", json::object());
       known = memory.node_zones
                   .emplace(p.node_name, labels.value(std::string(kZoneLabel), std::string()))
                   .first;
@@ -122,8 +122,9 @@ void readNodeInfo(redis::NodeConnector& connector, bool passwords, LiveObservati
     if (!client.isOk()) continue;
     if (passwords) {
       // One round trip for the three reads; the typed reads below are answered from memory.
-      (void)(*client)->pipeline(
-          {{"INFO", "replication"}, {"ACL", "GETUSER", "default"}, {"CONFIG", "GET", "masterauth"}});
+      (void)(*client)->pipeline({{"INFO", "replication"},
+                                 {"ACL", "GETUSER", "default"},
+                                 {"CONFIG", "GET", "masterauth"}});
       auto hashes = (*client)->aclPasswordHashes("default");
       auto masterauth = (*client)->configGet("masterauth");
       if (hashes.isOk() && masterauth.isOk()) {

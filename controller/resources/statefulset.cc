@@ -16,7 +16,7 @@ using nlohmann::json;
 // to different failure domains.
 json makeAffinity(const api::RedisCluster& cluster, int shard) {
   json affinity = cluster.spec.placement.affinity.is_object() ? cluster.spec.placement.affinity
-                                                               : json::object();
+                                                              : json::object();
   json term = {{"labelSelector", {{"matchLabels", makeShardSelector(cluster, shard)}}},
                {"topologyKey", api::failureDomainTopologyKey(cluster.spec.failure_domain)}};
   json& anti = affinity["podAntiAffinity"];

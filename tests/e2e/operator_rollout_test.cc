@@ -22,9 +22,10 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 std::string clusterYaml(const std::string& name, bool storage) {
-  std::string yaml = "apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\nmetadata:\n"
-                     "  name: " +
-                     name + "\nspec:\n  masters: 3\n  replicasPerMaster: 1\n";
+  std::string yaml =
+      "apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\nmetadata:\n"
+      "  name: " +
+      name + "\nspec:\n  masters: 3\n  replicasPerMaster: 1\n";
   if (storage) yaml += "  storage:\n    size: 1Gi\n";
   return yaml;
 }
@@ -116,9 +117,9 @@ RollOutcome rollWith(OperatorEnv& env, const std::string& cluster, const std::st
       events(env, cluster, {"RestartingPod", "FailingOver", "RolloutComplete"}).size();
   EXPECT_EQ(masters_before.size(), 3u);
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(env.kubectl("patch rediscluster " + cluster + " --type merge -p '" + patch + "'")
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      env.kubectl("patch rediscluster " + cluster + " --type merge -p '" + patch + "'").exit_code,
+      0);
   bool done = env.waitFor(
       [&] {
         auto now = podUids(env, cluster);
@@ -279,7 +280,8 @@ TEST(OperatorRollout, AnImageThatCannotStartStopsTheRollAndFixingTheSpecResumesI
 int acceptedBy(OperatorEnv& env, const std::string& cluster, const std::string& password) {
   int ok = 0;
   for (const auto& [pod, ip] : env.podIps(cluster)) {
-    CommandResult r = runShell("redis-cli --no-auth-warning -h " + ip + " -a '" + password + "' PING");
+    CommandResult r =
+        runShell("redis-cli --no-auth-warning -h " + ip + " -a '" + password + "' PING");
     ok += r.output == "PONG\n";
   }
   return ok;
@@ -289,9 +291,9 @@ TEST(OperatorRollout, AChangedPasswordSecretIsRolledInUnderLoadWithoutARestart) 
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
   ASSERT_TRUE(env.start(3).isOk());
-  ASSERT_EQ(env.kubectl("create secret generic pw-auth --from-literal=password=first-secret")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      env.kubectl("create secret generic pw-auth --from-literal=password=first-secret").exit_code,
+      0);
   ASSERT_EQ(env.apply(clusterYaml("pw", false) +
                       "  passwordSecret:\n    name: pw-auth\n    rotationGraceSeconds: 10\n")
                 .exit_code,

@@ -54,8 +54,9 @@ TEST(ApiDefaults, FillOnlyAbsentOrNullFieldsAndNestedObjectsThatArePresent) {
   EXPECT_EQ(spec["masters"], 7);
   EXPECT_EQ(spec["image"], "redis:7.0");
   EXPECT_EQ(spec["migration"], json::parse(R"({"batchKeys": 50, "timeoutSeconds": 60})"));
-  EXPECT_EQ(spec["passwordSecret"],
-            json::parse(R"({"name": "redis-auth", "key": "password", "rotationGraceSeconds": 60})"));
+  EXPECT_EQ(
+      spec["passwordSecret"],
+      json::parse(R"({"name": "redis-auth", "key": "password", "rotationGraceSeconds": 60})"));
   EXPECT_FALSE(spec.contains("storage"));  // no default: absent means emptyDir
 
   json wrong = json::parse(R"({"masters": "three", "migration": 5})");

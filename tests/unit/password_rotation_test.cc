@@ -32,7 +32,8 @@ TEST(PasswordRotation, Sha256MatchesWhatRedisListsForAPassword) {
 }
 
 TEST(PasswordRotation, NothingToDoWhenEveryNodeHasOnlyTheSecretsPassword) {
-  PasswordRotation r = planPasswordRotation(nodes({"new"}, "new"), "new", nullptr, seconds(60), kNow);
+  PasswordRotation r =
+      planPasswordRotation(nodes({"new"}, "new"), "new", nullptr, seconds(60), kNow);
   EXPECT_EQ(r.step, Step::kNone);
   EXPECT_FALSE(r.finished);
   EXPECT_TRUE(r.status.is_null());
@@ -50,42 +51,41 @@ TEST(PasswordRotation, AddsTheNewPasswordFirstOnTheNodesThatLackIt) {
 TEST(PasswordRotation, SwitchesReplicationOnceEveryNodeAcceptsTheNewPassword) {
   auto state = nodes({"old", "new"}, "old");
   state["127.0.0.3:6379"].masterauth = "new";
-  PasswordRotation r = planPasswordRotation(state, "new", json{{"state", "AddingNewPassword"}},
-                                            seconds(60), kNow);
+  PasswordRotation r =
+      planPasswordRotation(state, "new", json{{"state", "AddingNewPassword"}}, seconds(60), kNow);
   EXPECT_EQ(r.step, Step::kSwitchReplication);
   EXPECT_EQ(r.addresses.size(), 2u);
 }
 
 TEST(PasswordRotation, KeepsTheOldPasswordForTheGracePeriodThenRemovesIt) {
   auto state = nodes({"old", "new"}, "new");
-  PasswordRotation wait = planPasswordRotation(state, "new", json{{"state", "SwitchingReplication"}},
-                                               seconds(60), kNow);
+  PasswordRotation wait = planPasswordRotation(
+      state, "new", json{{"state", "SwitchingReplication"}}, seconds(60), kNow);
   EXPECT_EQ(wait.step, Step::kWaitGrace);
   EXPECT_EQ(wait.wait, std::chrono::milliseconds(60000));
   EXPECT_EQ(wait.status["state"], "GracePeriod");
   EXPECT_EQ(wait.status["oldPasswordRemovesAt"], "2027-01-15T08:01:00Z");
 
   // Later passes count from the recorded moment, not from their own.
-  PasswordRotation later = planPasswordRotation(state, "new", wait.status, seconds(60),
-                                                kNow + seconds(30));
+  PasswordRotation later =
+      planPasswordRotation(state, "new", wait.status, seconds(60), kNow + seconds(30));
   EXPECT_EQ(later.step, Step::kWaitGrace);
   EXPECT_EQ(later.wait, std::chrono::milliseconds(30000));
-  PasswordRotation remove = planPasswordRotation(state, "new", later.status, seconds(60),
-                                                 kNow + seconds(61));
+  PasswordRotation remove =
+      planPasswordRotation(state, "new", later.status, seconds(60), kNow + seconds(61));
   EXPECT_EQ(remove.step, Step::kRemoveOld);
   EXPECT_EQ(remove.addresses.size(), 3u);
 }
 
 TEST(PasswordRotation, SaysWhenTheOldPasswordIsGone) {
-  PasswordRotation r = planPasswordRotation(nodes({"new"}, "new"), "new",
-                                            json{{"state", "RemovingOldPassword"}}, seconds(60),
-                                            kNow);
+  PasswordRotation r = planPasswordRotation(
+      nodes({"new"}, "new"), "new", json{{"state", "RemovingOldPassword"}}, seconds(60), kNow);
   EXPECT_EQ(r.step, Step::kNone);
   EXPECT_TRUE(r.finished);
   EXPECT_EQ(r.status, json({{"oldPasswordRemovedAt", "2027-01-15T08:00:00Z"}}));
   // And says it once: the next pass keeps the record without finishing again.
-  PasswordRotation next = planPasswordRotation(nodes({"new"}, "new"), "new", r.status,
-                                               seconds(60), kNow + seconds(5));
+  PasswordRotation next =
+      planPasswordRotation(nodes({"new"}, "new"), "new", r.status, seconds(60), kNow + seconds(5));
   EXPECT_FALSE(next.finished);
   EXPECT_EQ(next.status, r.status);
 }
