@@ -357,6 +357,7 @@ Status decodeMetadata(const json& object, RedisCluster* out) {
   RETURN_IF_ERROR(r.readInt64("generation", &out->generation));
   RETURN_IF_ERROR(r.readString("resourceVersion", &out->resource_version));
   RETURN_IF_ERROR(r.readString("deletionTimestamp", &out->deletion_timestamp));
+  RETURN_IF_ERROR(r.readStringMap("annotations", &out->annotations));
   return r.readStringMap("labels", &out->labels);
 }
 
@@ -524,6 +525,7 @@ nlohmann::json encodeRedisCluster(const RedisCluster& cluster) {
   putIfSet("deletionTimestamp", cluster.deletion_timestamp);
   if (cluster.generation != 0) meta["generation"] = cluster.generation;
   if (!cluster.labels.empty()) meta["labels"] = cluster.labels;
+  if (!cluster.annotations.empty()) meta["annotations"] = cluster.annotations;
   return {{"apiVersion", kApiVersion},
           {"kind", kKind},
           {"metadata", std::move(meta)},

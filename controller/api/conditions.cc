@@ -16,7 +16,8 @@ std::vector<std::string_view> allReasons() {
           kReasonPodsUnschedulable, kReasonSecretUnavailable, kReasonRollingRestart,
           kReasonRestartingPod,     kReasonFailingOver,       kReasonRolloutPaused,
           kReasonRolloutBlocked,    kReasonRolloutComplete,   kReasonPodsFailing,
-          kReasonRotatingPassword,  kReasonPasswordRotated};
+          kReasonRotatingPassword,  kReasonPasswordRotated,   kReasonManualFailover,
+          kReasonManualFailoverRefused};
 }
 
 bool isValidReason(std::string_view reason) {

@@ -42,6 +42,9 @@ inline constexpr std::string_view kReasonPodsFailing = "PodsFailing";
 // Password rotation.
 inline constexpr std::string_view kReasonRotatingPassword = "RotatingPassword";
 inline constexpr std::string_view kReasonPasswordRotated = "PasswordRotated";
+// A failover asked for by annotation.
+inline constexpr std::string_view kReasonManualFailover = "ManualFailover";
+inline constexpr std::string_view kReasonManualFailoverRefused = "ManualFailoverRefused";
 
 // Every reason above, for tests and for checks that a reason is one of ours.
 std::vector<std::string_view> allReasons();

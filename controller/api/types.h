@@ -183,6 +183,7 @@ struct RedisCluster {
   std::string resource_version;
   std::string deletion_timestamp;  // empty unless the object is being deleted
   std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
   RedisClusterSpec spec;
   RedisClusterStatus status;
   bool operator==(const RedisCluster&) const = default;

@@ -7,6 +7,7 @@
 #include "api/conditions.h"
 #include "api/validation.h"
 #include "kube/timefmt.h"
+#include "reconciler/manual_failover.h"
 #include "resources/config_map.h"
 #include "resources/headless_service.h"
 #include "resources/live_config.h"
@@ -370,6 +371,47 @@ bool decidePasswordRotation(const Snapshot& s, Conditions& conditions, Decision&
   return own_pass;
 }
 
+// Failovers asked for by annotation. Returns whether this pass is one's (it then does nothing
+// else: the next pass plans from the new roles).
+bool decideManualFailover(const Snapshot& s, Conditions& conditions, Decision& d,
+                          const DecideOptions& options) {
+  const std::pair<std::string_view, bool> kinds[] = {{kAnnotationPromote, true},
+                                                     {kAnnotationDemote, false}};
+  for (const auto& [key, promote] : kinds) {
+    auto annotation = s.cluster.annotations.find(std::string(key));
+    if (annotation == s.cluster.annotations.end()) continue;
+    const std::string& pod = annotation->second;
+    ManualFailover m = planManualFailover(s, pod, promote);
+    const std::string asked = std::string(key) + "=" + pod;
+    if (m.request.has_value()) {
+      const std::string message = "Promoting pod " + m.request->replica_pod +
+                                  " to master of shard " + std::to_string(m.request->shard) +
+                                  " in place of " + m.request->master_pod + " (asked by " + asked +
+                                  ")";
+      conditions.set(api::kConditionProgressing, api::ConditionStatus::kTrue,
+                     api::kReasonManualFailover, message);
+      d.events.push_back(
+          {kube::EventType::kNormal, std::string(api::kReasonManualFailover), message});
+      d.failovers.push_back(*m.request);
+      d.annotations_to_remove.push_back(std::string(key));
+      d.requeue = options.next_slice;
+      return true;
+    }
+    if (m.done) {
+      d.annotations_to_remove.push_back(std::string(key));
+    } else if (!m.refusal.empty()) {
+      d.annotations_to_remove.push_back(std::string(key));
+      d.events.push_back({kube::EventType::kWarning, std::string(api::kReasonManualFailoverRefused),
+                          asked + ": " + m.refusal});
+    } else {
+      d.events.push_back({kube::EventType::kNormal, std::string(api::kReasonManualFailover),
+                          asked + ": waiting for " + m.waiting});
+      d.requeue = options.converge_poll_interval;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string hashObject(const json& object) {
@@ -482,6 +524,10 @@ Decision decideCluster(const Snapshot& s, const DecideOptions& options) {
   if (decidePasswordRotation(s, conditions, d, options)) {
     decideStatefulSets(s, shape.statefulset_replicas, d);
     return d;  // a few quick passes; slot moves would need the new password on every node
+  }
+  if (!blind && decideManualFailover(s, conditions, d, options)) {
+    decideStatefulSets(s, shape.statefulset_replicas, d);
+    return d;
   }
   if (!shape.waiting_for.empty()) {
     decideStatefulSets(s, shape.statefulset_replicas, d);

@@ -69,6 +69,8 @@ struct Decision {
   std::vector<FailoverRequest> failovers;  // graceful CLUSTER FAILOVERs of a rolling restart
   std::vector<PodRestart> pod_restarts;    // pods to delete so their StatefulSet recreates them
   std::optional<PasswordRotation> password_rotation;  // a changed Secret being rolled in
+  // Annotations of the RedisCluster to remove once the failovers are done (manual failovers).
+  std::vector<std::string> annotations_to_remove;
   std::optional<TopologyWork> topology;
   api::RedisClusterStatus status;  // as it should be written (the act adds slice progress)
   std::vector<EventToRecord> events;

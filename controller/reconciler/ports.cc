@@ -66,6 +66,16 @@ Status LiveKubePort::deletePod(const std::string& ns, const std::string& name,
   return gone.status();
 }
 
+Status LiveKubePort::removeClusterAnnotations(const std::string& ns, const std::string& name,
+                                              const std::vector<std::string>& keys) {
+  json annotations = json::object();
+  for (const auto& key : keys) annotations[key] = nullptr;
+  return client_
+      .patch(kube::kRedisClusters.in(ns).named(name), kube::PatchType::kMerge,
+             json{{"metadata", {{"annotations", std::move(annotations)}}}})
+      .status();
+}
+
 Status LiveKubePort::patchStatus(const std::string& ns, const std::string& name,
                                  const json& status) {
   // A merge patch of the status subresource: no resourceVersion race with spec edits, and

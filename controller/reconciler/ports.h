@@ -40,6 +40,9 @@ class KubePort {
   // Deletes a pod if it still has `uid`; NotFound and another uid (already replaced) are done.
   virtual Status deletePod(const std::string& ns, const std::string& name,
                            const std::string& uid) = 0;
+  // Removes annotations from the RedisCluster (a merge patch of its metadata).
+  virtual Status removeClusterAnnotations(const std::string& ns, const std::string& name,
+                                          const std::vector<std::string>& keys) = 0;
   // A merge patch of the status subresource with `status`.
   virtual Status patchStatus(const std::string& ns, const std::string& name,
                              const nlohmann::json& status) = 0;
@@ -72,6 +75,8 @@ class LiveKubePort final : public KubePort {
   Status apply(const kube::ResourceRef& ref, const nlohmann::json& object) override;
   Status remove(const kube::ResourceRef& ref) override;
   Status deletePod(const std::string& ns, const std::string& name, const std::string& uid) override;
+  Status removeClusterAnnotations(const std::string& ns, const std::string& name,
+                                  const std::vector<std::string>& keys) override;
   Status patchStatus(const std::string& ns, const std::string& name,
                      const nlohmann::json& status) override;
   void recordEvent(const nlohmann::json& object, kube::EventType type, std::string_view reason,

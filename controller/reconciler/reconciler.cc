@@ -84,7 +84,9 @@ Status ClusterReconciler::runSlice(const kube::ReconcileContext& context, const 
 Status ClusterReconciler::runRestarts(const kube::ReconcileContext& context,
                                       const Snapshot& snapshot, Decision& d,
                                       SnapshotMemory* memory) {
-  if (d.failovers.empty() && d.pod_restarts.empty()) return Status::ok();
+  if (d.failovers.empty() && d.pod_restarts.empty() && d.annotations_to_remove.empty()) {
+    return Status::ok();
+  }
   Status failed_over =
       runFailovers(redis_, clock_, context, options_.act, snapshot, d, options_.snapshot);
   if (!failed_over.isOk()) {
@@ -100,7 +102,11 @@ Status ClusterReconciler::runRestarts(const kube::ReconcileContext& context,
     d.pod_restarts.clear();
     return failed_over;
   }
-  return restartPods(kube_, snapshot, d, memory);
+  RETURN_IF_ERROR(restartPods(kube_, snapshot, d, memory));
+  if (d.annotations_to_remove.empty()) return Status::ok();
+  const auto& c = snapshot.cluster;
+  return kube_.removeClusterAnnotations(c.ns, c.name, d.annotations_to_remove)
+      .withContext("removing the failover annotation");
 }
 
 // The Secret's password becomes the one to fall back on once no node needs the old one any more

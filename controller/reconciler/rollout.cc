@@ -84,78 +84,96 @@ std::string shardName(int shard) { return "shard " + std::to_string(shard); }
 
 // One shard's next step. Returns whether it took one (a pod goes down or a failover starts).
 bool planShard(const Snapshot& s, const Drift& drift, int shard, RolloutStep* step) {
-  const LiveObservation& live = *s.live;
-  const auto pods = shardPods(s, shard);
-  const PodInfo* master_pod = nullptr;
-  const topology::ObservedNode* master = nullptr;
-  for (const PodInfo* p : pods) {
-    const auto* n = reachableAt(live, p->address());
-    if (n != nullptr && n->is_master && !n->slots.empty()) {
-      master_pod = p;
-      master = n;
-    }
-  }
-  if (master == nullptr) {
-    step->blocked.push_back(shardName(shard) + " has no pod serving as its master");
+  const ShardHealth health = inspectShard(s, shard);
+  if (health.master == nullptr) {
+    step->blocked.push_back(health.problem);
     return false;
   }
-  std::vector<std::pair<const PodInfo*, const topology::ObservedNode*>> replicas;
-  std::vector<std::string> replica_ids;
-  for (const PodInfo* p : pods) {
-    if (p == master_pod) continue;
-    const auto* n = reachableAt(live, p->address());
-    if (n == nullptr || !linkedAndSynced(live, *n, master->id)) {
-      step->waiting.push_back("pod " + p->name + " to be a linked, synced replica of " +
-                              master_pod->name);
-      return false;
-    }
-    replicas.emplace_back(p, n);
-    replica_ids.push_back(n->id);
-  }
-  if (!allAgree(live, master->id, replica_ids)) {
-    step->waiting.push_back("every node to agree that " + master_pod->name + " is the master of " +
-                            shardName(shard));
+  if (!health.problem.empty()) {
+    step->waiting.push_back(health.problem);
     return false;
   }
-  for (const auto& [p, n] : replicas) {
+  const PodInfo& master_pod = *health.master_pod;
+  for (const auto& [p, n] : health.replicas) {
     if (!drift.outdated.count(p->name)) continue;
-    step->restarts.push_back({p->name, p->uid, shard, "replica of " + master_pod->name});
+    step->restarts.push_back({p->name, p->uid, shard, "replica of " + master_pod.name});
     return true;
   }
-  if (!drift.outdated.count(master_pod->name)) return false;
-  if (replicas.empty()) {
+  if (!drift.outdated.count(master_pod.name)) return false;
+  if (health.replicas.empty()) {
     if (!s.cluster.spec.storage.has_value()) {
-      step->blocked.push_back(shardName(shard) + ": master pod " + master_pod->name +
+      step->blocked.push_back(shardName(shard) + ": master pod " + master_pod.name +
                               " has no replica to take over and no persistent storage, so a "
                               "restart would empty its slots; it is not restarted (set "
                               "replicasPerMaster to 1 or more to roll it)");
       return false;
     }
-    step->restarts.push_back({master_pod->name, master_pod->uid, shard,
+    step->restarts.push_back({master_pod.name, master_pod.uid, shard,
                               "master without a replica: its slots are unavailable until it is "
                               "back"});
     return true;
   }
-  // The updated replica furthest along the replication stream takes over.
+  auto failover = bestFailover(s, health, [](const PodInfo&) { return true; });
+  if (!failover.has_value()) {
+    step->waiting.push_back("the replicas of " + master_pod.name + " to report their offsets");
+    return false;
+  }
+  step->failovers.push_back(*failover);
+  return true;
+}
+
+}  // namespace
+
+ShardHealth inspectShard(const Snapshot& s, int shard) {
+  ShardHealth h;
+  const LiveObservation& live = *s.live;
+  const auto pods = shardPods(s, shard);
+  for (const PodInfo* p : pods) {
+    const auto* n = reachableAt(live, p->address());
+    if (n != nullptr && n->is_master && !n->slots.empty()) {
+      h.master_pod = p;
+      h.master = n;
+    }
+  }
+  if (h.master == nullptr) {
+    h.problem = shardName(shard) + " has no pod serving as its master";
+    return h;
+  }
+  std::vector<std::string> replica_ids;
+  for (const PodInfo* p : pods) {
+    if (p == h.master_pod) continue;
+    const auto* n = reachableAt(live, p->address());
+    if (n == nullptr || !linkedAndSynced(live, *n, h.master->id)) {
+      h.problem = "pod " + p->name + " to be a linked, synced replica of " + h.master_pod->name;
+      return h;
+    }
+    h.replicas.emplace_back(p, n);
+    replica_ids.push_back(n->id);
+  }
+  if (!allAgree(live, h.master->id, replica_ids)) {
+    h.problem =
+        "every node to agree that " + h.master_pod->name + " is the master of " + shardName(shard);
+  }
+  return h;
+}
+
+std::optional<FailoverRequest> bestFailover(const Snapshot& s, const ShardHealth& health,
+                                            const std::function<bool(const PodInfo&)>& eligible) {
   const PodInfo* best = nullptr;
   const topology::ObservedNode* best_node = nullptr;
   int64_t best_offset = -1;
-  for (const auto& [p, n] : replicas) {
-    int64_t offset = replicaOffset(live, *master, n->address);
+  for (const auto& [p, n] : health.replicas) {
+    if (!eligible(*p)) continue;
+    int64_t offset = replicaOffset(*s.live, *health.master, n->address);
     if (offset <= best_offset) continue;
     best = p;
     best_node = n;
     best_offset = offset;
   }
-  if (best == nullptr) {
-    step->waiting.push_back("the replicas of " + master_pod->name + " to report their offsets");
-    return false;
-  }
-  step->failovers.push_back({shard, best->name, best_node->address, master_pod->name});
-  return true;
+  if (best == nullptr) return std::nullopt;
+  return FailoverRequest{health.master_pod->shard, best->name, best_node->address,
+                         health.master_pod->name};
 }
-
-}  // namespace
 
 Drift measureDrift(const std::map<int, json>& statefulsets, const std::vector<PodInfo>& pods) {
   Drift drift;

@@ -5,8 +5,10 @@
 // agrees on the new master is the old one restarted, to come back as a replica. Pure.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,6 +16,17 @@
 #include "reconciler/snapshot.h"
 
 namespace slotkeeper::reconciler {
+
+// A shard as the live cluster shows it. Safe to take a pod down or to move the master role when
+// `problem` is empty: a serving master, every other desired pod a linked, synced replica of it,
+// and every node agreeing on those roles.
+struct ShardHealth {
+  const PodInfo* master_pod = nullptr;  // null: no pod serves the shard's slots
+  const topology::ObservedNode* master = nullptr;
+  std::vector<std::pair<const PodInfo*, const topology::ObservedNode*>> replicas;
+  std::string problem;  // what is missing, phrased as what to wait for; empty when healthy
+};
+ShardHealth inspectShard(const Snapshot& snapshot, int shard);
 
 // Pods against their StatefulSet's current revision.
 struct Drift {
@@ -49,6 +62,11 @@ struct RolloutStep {
   std::vector<std::string> blocked;  // shards that cannot be rolled, and why
   bool acting() const { return !restarts.empty() || !failovers.empty(); }
 };
+
+// A graceful failover of a healthy shard to the eligible replica furthest along the replication
+// stream; nullopt when no eligible replica reports an offset.
+std::optional<FailoverRequest> bestFailover(const Snapshot& snapshot, const ShardHealth& health,
+                                            const std::function<bool(const PodInfo&)>& eligible);
 
 // The next step of the roll for a cluster in shape (every desired pod ready and no topology
 // work pending). Starts on at most spec.updateStrategy.maxUnavailableShards shards.

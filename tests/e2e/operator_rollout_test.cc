@@ -1,7 +1,8 @@
 // Day-2 changes end to end on the local control plane, under go-redis load: live settings
 // reach every node without a restart, and a new image, a restart-only setting and new resources
 // each roll every pod exactly once, failing each master over before its pod goes. A roll onto
-// an image that cannot start stops at its first pod and resumes when the spec is fixed.
+// an image that cannot start stops at its first pod and resumes when the spec is fixed; a master
+// moves by annotation; a changed password Secret is rolled in without a restart.
 // Outcomes are read back from the redis nodes, the pods and the operator's Events.
 #include <gtest/gtest.h>
 
@@ -270,6 +271,52 @@ TEST(OperatorRollout, AnImageThatCannotStartStopsTheRollAndFixingTheSpecResumesI
       << env.kubectl("get rediscluster stuck -o yaml").output << env.operatorLog();
   EXPECT_EQ(condition(env, "stuck", "Degraded").value("status", ""), "False");
 
+  // By hand: promote a replica, then demote the master it became; each is a graceful failover,
+  // and the annotation is removed once done.
+  const auto masters_now = masterPods(env, "stuck");
+  std::string replica;
+  for (const auto& [pod, ip] : env.podIps("stuck")) {
+    if (!masters_now.count(pod)) replica = pod;
+  }
+  ASSERT_FALSE(replica.empty());
+  ASSERT_EQ(
+      env.kubectl("annotate rediscluster stuck redis.slotkeeper.io/promote=" + replica).exit_code,
+      0);
+  auto annotated = [&](const std::string& key) {
+    auto rc = env.getJson("rediscluster stuck");
+    return rc.isOk() && (*rc)["metadata"].value("annotations", json::object()).contains(key);
+  };
+  EXPECT_TRUE(env.waitFor(
+      [&] {
+        return masterPods(env, "stuck").count(replica) &&
+               !annotated("redis.slotkeeper.io/promote") && rolled(env, "stuck", 6);
+      },
+      60s))
+      << env.operatorLog();
+  ASSERT_EQ(
+      env.kubectl("annotate rediscluster stuck redis.slotkeeper.io/demote=" + replica).exit_code,
+      0);
+  EXPECT_TRUE(env.waitFor(
+      [&] {
+        return !masterPods(env, "stuck").count(replica) &&
+               !annotated("redis.slotkeeper.io/demote") && rolled(env, "stuck", 6);
+      },
+      60s))
+      << env.operatorLog();
+  EXPECT_EQ(masterPods(env, "stuck").size(), 3u);
+  const auto manual = events(env, "stuck", {"ManualFailover"});
+  EXPECT_EQ(std::count_if(manual.begin(), manual.end(),
+                          [](const std::string& e) {
+                            return e.rfind("ManualFailover: Promoting pod ", 0) == 0;
+                          }),
+            2)
+      << ::testing::PrintToString(manual);
+  // A pod that is not part of the cluster is refused, and the annotation removed.
+  ASSERT_EQ(env.kubectl("annotate rediscluster stuck redis.slotkeeper.io/promote=nope-0").exit_code,
+            0);
+  EXPECT_TRUE(env.waitFor([&] { return !annotated("redis.slotkeeper.io/promote"); }, 60s));
+  EXPECT_EQ(events(env, "stuck", {"ManualFailoverRefused"}).size(), 1u);
+
   auto summary = load.finish();
   ASSERT_TRUE(summary.isOk()) << summary.status().toString();
   std::printf("load generator: %s\n", summary->dump().c_str());
@@ -299,7 +346,7 @@ TEST(OperatorRollout, AChangedPasswordSecretIsRolledInUnderLoadWithoutARestart) 
                 .exit_code,
             0);
   ASSERT_TRUE(env.waitFor([&] { return rolled(env, "pw", 6); }, 180s)) << env.operatorLog();
-  const std::string password_file = env.workFile("client-password");
+  const std::string password_file = env.workDir() + "/client-password";
   ASSERT_EQ(runShell("printf first-secret > " + password_file).exit_code, 0);
   std::vector<std::string> seeds;
   for (const auto& [pod, ip] : env.podIps("pw")) seeds.push_back(ip + ":6379");

@@ -642,5 +642,72 @@ TEST(DecideLiveConfig, SetsEveryNodeOnceAndAgainWhenTheSpecChanges) {
       << "a live setting must not change the pod template";
 }
 
+// --- manual failover ---
+
+TEST(DecideManualFailover, PromotesTheNamedReplicaAndRemovesTheAnnotationAfter) {
+  World w(3, 1);
+  w.snap.cluster.annotations["redis.slotkeeper.io/promote"] = "rc-shard-1-1";
+  Decision d = decide(w.snap, w.options);
+  ASSERT_EQ(d.failovers.size(), 1u);
+  EXPECT_EQ(d.failovers[0].shard, 1);
+  EXPECT_EQ(d.failovers[0].replica_pod, "rc-shard-1-1");
+  EXPECT_EQ(d.failovers[0].master_pod, "rc-shard-1-0");
+  EXPECT_EQ(d.annotations_to_remove, std::vector<std::string>{"redis.slotkeeper.io/promote"});
+  EXPECT_TRUE(hasEvent(d, "ManualFailover"));
+  EXPECT_FALSE(d.topology.has_value());
+  EXPECT_TRUE(d.pod_restarts.empty());
+}
+
+TEST(DecideManualFailover, IsDoneWhenThePodAlreadyHasTheRoleAskedFor) {
+  World w(3, 1);
+  w.snap.cluster.annotations["redis.slotkeeper.io/promote"] = "rc-shard-0-0";  // a master
+  w.snap.cluster.annotations["redis.slotkeeper.io/demote"] = "rc-shard-2-1";   // a replica
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.failovers.empty());
+  EXPECT_EQ(d.annotations_to_remove.size(), 2u);
+  EXPECT_FALSE(hasEvent(d, "ManualFailoverRefused"));
+}
+
+TEST(DecideManualFailover, DemotingAMasterHandsItsRoleToItsReplica) {
+  World w(3, 2);
+  w.snap.cluster.annotations["redis.slotkeeper.io/demote"] = "rc-shard-2-0";
+  Decision d = decide(w.snap, w.options);
+  ASSERT_EQ(d.failovers.size(), 1u);
+  EXPECT_EQ(d.failovers[0].master_pod, "rc-shard-2-0");
+  EXPECT_NE(d.failovers[0].replica_pod, "rc-shard-2-0");
+}
+
+TEST(DecideManualFailover, RefusesAnUnknownPodOrAShardWithoutReplicas) {
+  World w(3, 1);
+  w.snap.cluster.annotations["redis.slotkeeper.io/promote"] = "rc-shard-9-1";
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.failovers.empty());
+  EXPECT_TRUE(hasEvent(d, "ManualFailoverRefused"));
+  EXPECT_EQ(d.annotations_to_remove, std::vector<std::string>{"redis.slotkeeper.io/promote"});
+
+  World bare(3, 0);
+  bare.snap.cluster.annotations["redis.slotkeeper.io/demote"] = "rc-shard-0-0";
+  d = decide(bare.snap, bare.options);
+  EXPECT_TRUE(d.failovers.empty());
+  EXPECT_TRUE(hasEvent(d, "ManualFailoverRefused"));
+}
+
+TEST(DecideManualFailover, WaitsForASyncingReplicaAndForSlotMigrationsKeepingTheAnnotation) {
+  World w(3, 1);
+  w.snap.cluster.annotations["redis.slotkeeper.io/promote"] = "rc-shard-0-1";
+  w.snap.live->replication[pod(0, 1).address()].master_sync_in_progress = true;
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.failovers.empty());
+  EXPECT_TRUE(d.annotations_to_remove.empty());
+
+  World migrating(3, 1);
+  migrating.snap.cluster.annotations["redis.slotkeeper.io/promote"] = "rc-shard-0-1";
+  migrating.snap.live->cluster.nodes[2].open_slots.push_back(
+      {100, redis::OpenSlot::Kind::kMigrating, nodeId(0, 0)});
+  d = decide(migrating.snap, migrating.options);
+  EXPECT_TRUE(d.failovers.empty());
+  EXPECT_TRUE(d.annotations_to_remove.empty());
+}
+
 }  // namespace
 }  // namespace slotkeeper::reconciler

@@ -91,6 +91,12 @@ class FakeKube final : public KubePort {
   }
   std::vector<std::string> deleted_pods;
   std::vector<std::string> deleted_serving_masters;  // must stay empty
+  Status removeClusterAnnotations(const std::string&, const std::string&,
+                                  const std::vector<std::string>& keys) override {
+    for (const auto& key : keys) cluster["metadata"]["annotations"].erase(key);
+    bumpVersion();
+    return Status::ok();
+  }
   Status patchStatus(const std::string&, const std::string&, const json& status) override {
     ++status_patches;
     cluster["status"].merge_patch(status);
