@@ -407,5 +407,78 @@ TEST(OperatorRollout, AChangedPasswordSecretIsRolledInUnderLoadWithoutARestart) 
   EXPECT_EQ(loadProblems(*summary, 1000), "");
 }
 
+// The zone of the Node each of the cluster's pods runs on.
+std::map<std::string, std::string> podZones(OperatorEnv& env, const std::string& cluster) {
+  std::map<std::string, std::string> zone_of_node, out;
+  auto nodes = env.getJson("nodes");
+  auto pods = env.getJson("pods -l redis.slotkeeper.io/cluster=" + cluster);
+  if (!nodes.isOk() || !pods.isOk()) return out;
+  for (const auto& n : (*nodes)["items"]) {
+    zone_of_node[n["metadata"].value("name", "")] =
+        n["metadata"]["labels"].value("topology.kubernetes.io/zone", "");
+  }
+  for (const auto& p : (*pods)["items"]) {
+    out[p["metadata"].value("name", "")] = zone_of_node[p["spec"].value("nodeName", "")];
+  }
+  return out;
+}
+
+TEST(OperatorRollout, ZoneFailureDomainKeepsReplicasOutOfTheirMastersZoneAndPlacementRolls) {
+  SK_REQUIRE_CONTROL_PLANE();
+  OperatorEnv env;
+  // Six Nodes, two per zone: keeping pods on different Nodes is not enough here.
+  ASSERT_TRUE(env.start(6).isOk());
+  ASSERT_EQ(env.apply(clusterYaml("zoned", false) + "  failureDomain: zone\n").exit_code, 0);
+  ASSERT_TRUE(env.waitFor([&] { return rolled(env, "zoned", 6); }, 180s)) << env.operatorLog();
+  auto check_zones = [&] {
+    const auto zones = podZones(env, "zoned");
+    const auto ips = env.podIps("zoned");
+    std::map<std::string, std::string> pod_of_id;
+    std::map<std::string, std::string> master_of;  // replica pod -> master id
+    for (const auto& [pod, ip] : ips) {
+      auto view = env.clusterNodesAt(ip);
+      ASSERT_TRUE(view.isOk());
+      for (const auto& n : *view) {
+        if (!n.myself) continue;
+        pod_of_id[n.id] = pod;
+        if (n.replica) master_of[pod] = n.master_id;
+      }
+    }
+    ASSERT_EQ(master_of.size(), 3u);
+    for (const auto& [replica, master_id] : master_of) {
+      const std::string master = pod_of_id[master_id];
+      EXPECT_FALSE(zones.at(replica).empty());
+      EXPECT_NE(zones.at(replica), zones.at(master)) << replica << " and its master " << master;
+    }
+  };
+  check_zones();
+
+  // A nodeSelector no Node matches: the roll's first pod stays Pending, the status says why,
+  // and the cluster keeps serving; removing it resumes the roll.
+  ASSERT_EQ(env.kubectl("patch rediscluster zoned --type merge -p "
+                        "'{\"spec\":{\"nodeSelector\":{\"disk\":\"none-such\"}}}'")
+                .exit_code,
+            0);
+  json degraded;
+  EXPECT_TRUE(env.waitFor(
+      [&] {
+        degraded = condition(env, "zoned", "Degraded");
+        return degraded.value("reason", "") == "PodsUnschedulable";
+      },
+      120s))
+      << env.kubectl("get rediscluster zoned -o yaml").output;
+  EXPECT_NE(degraded.value("message", "").find("zoned-shard-0-1"), std::string::npos)
+      << degraded.dump();
+  auto masters = masterPods(env, "zoned");
+  EXPECT_EQ(masters.size(), 3u);
+  ASSERT_EQ(env.kubectl("patch rediscluster zoned --type merge -p "
+                        "'{\"spec\":{\"nodeSelector\":null}}'")
+                .exit_code,
+            0);
+  ASSERT_TRUE(env.waitFor([&] { return rolled(env, "zoned", 6); }, 240s))
+      << env.kubectl("get rediscluster zoned -o yaml").output << env.operatorLog();
+  check_zones();
+}
+
 }  // namespace
 }  // namespace slotkeeper::e2e
