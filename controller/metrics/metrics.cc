@@ -43,6 +43,10 @@ OperatorMetrics::OperatorMetrics()
                        .Name("slotkeeper_cluster_masters_without_replica")
                        .Help("Masters with no linked replica: one failure loses their slots")
                        .Register(*registry_)),
+      outdated_pods_(BuildGauge()
+                         .Name("slotkeeper_cluster_pods_outdated")
+                         .Help("Pods on an older pod template, waiting for the rolling restart")
+                         .Register(*registry_)),
       slots_assigned_(BuildGauge()
                           .Name("slotkeeper_cluster_slots_assigned")
                           .Help("Hash slots assigned to a master (of 16384)")
@@ -109,6 +113,7 @@ void OperatorMetrics::observeCluster(const api::RedisCluster& cluster,
   masters_.Add(labels).Set(status.masters);
   replicas_.Add(labels).Set(status.ready_replicas);
   unprotected_.Add(labels).Set(status.unprotected_masters);
+  outdated_pods_.Add(labels).Set(status.outdated_pods);
   addTo(slots_migrated_.Add(labels), slots_moved);
   addTo(keys_migrated_.Add(labels), keys_moved);
   migration_in_progress_.Add(labels).Set(migration_in_progress ? 1 : 0);
@@ -136,8 +141,8 @@ void OperatorMetrics::forgetCluster(const std::string& ns, const std::string& na
   auto drop = [&labels](auto& family) {
     if (family.Has(labels)) family.Remove(&family.Add(labels));
   };
-  for (auto* family : {&masters_, &replicas_, &unprotected_, &slots_assigned_, &slots_ok_,
-                       &state_ok_, &migration_in_progress_, &last_success_}) {
+  for (auto* family : {&masters_, &replicas_, &unprotected_, &outdated_pods_, &slots_assigned_,
+                       &slots_ok_, &state_ok_, &migration_in_progress_, &last_success_}) {
     drop(*family);
   }
   for (auto* family : {&slots_migrated_, &keys_migrated_, &reconciles_, &errors_}) drop(*family);

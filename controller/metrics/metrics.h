@@ -43,6 +43,7 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Gauge>& masters_;
   prometheus::Family<prometheus::Gauge>& replicas_;
   prometheus::Family<prometheus::Gauge>& unprotected_;
+  prometheus::Family<prometheus::Gauge>& outdated_pods_;
   prometheus::Family<prometheus::Gauge>& slots_assigned_;
   prometheus::Family<prometheus::Gauge>& slots_ok_;
   prometheus::Family<prometheus::Gauge>& state_ok_;

@@ -503,6 +503,38 @@ TEST(HiredisClientAuth, APasswordForAServerWithoutOneIsTolerated) {
   EXPECT_TRUE((*client)->ping().isOk());
 }
 
+// The steps of a password rotation on a real server, with a client that knows both passwords.
+TEST(HiredisClientAuth, FallsBackToThePreviousPasswordAndSeesTheRotationSteps) {
+  RedisServers servers({.count = 1, .password = "old-one"});
+  ASSERT_TRUE(servers.status().isOk()) << servers.status().toString();
+  redis::ConnectOptions both = servers.connectOptions();
+  both.password = "new-one";
+  both.fallback_password = "old-one";
+  auto client = HiredisNodeClient::connect(servers.address(0), both);
+  ASSERT_TRUE(client.isOk()) << client.status().toString();
+  auto hashes = (*client)->aclPasswordHashes("default");
+  ASSERT_TRUE(hashes.isOk()) << hashes.status().toString();
+  ASSERT_EQ(hashes->size(), 1u);
+
+  ASSERT_TRUE((*client)->aclSetUser("default", {"on", ">new-one"}).isOk());
+  hashes = (*client)->aclPasswordHashes("default");
+  ASSERT_TRUE(hashes.isOk());
+  EXPECT_EQ(hashes->size(), 2u) << "the old password stays next to the new one";
+  ASSERT_TRUE((*client)->configSet("masterauth", "new-one").isOk());
+  auto masterauth = (*client)->configGet("masterauth");
+  ASSERT_TRUE(masterauth.isOk());
+  EXPECT_EQ(*masterauth, "new-one");
+
+  redis::ConnectOptions old_only = servers.connectOptions();
+  old_only.password = "old-one";
+  EXPECT_TRUE(HiredisNodeClient::connect(servers.address(0), old_only).isOk());
+  ASSERT_TRUE((*client)->aclSetUser("default", {"resetpass", ">new-one"}).isOk());
+  auto refused = HiredisNodeClient::connect(servers.address(0), old_only);
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_TRUE(HiredisNodeClient::connect(servers.address(0), both).isOk())
+      << "the new password works first";
+}
+
 class PasswordCluster : public TwoNodeCluster {
  protected:
   void SetUp() override { formCluster({.count = 2, .password = "s3cret"}); }

@@ -40,6 +40,31 @@ TEST(Membership, PodInfoReadsShardOrdinalIpNodeAndReadiness) {
   EXPECT_FALSE(podInfoFrom(object).isOk());
 }
 
+TEST(Membership, PodInfoReadsRevisionUidCreationAndWhyTheContainerWaits) {
+  nlohmann::json object = {
+      {"metadata",
+       {{"name", "rc-shard-0-1"},
+        {"uid", "u-1"},
+        {"creationTimestamp", "2026-01-01T00:00:00Z"},
+        {"labels",
+         {{std::string(resources::kLabelShard), "0"},
+          {"controller-revision-hash", "rc-shard-0-5d4c"}}}}},
+      {"status",
+       {{"phase", "Pending"},
+        {"containerStatuses",
+         {{{"name", "redis"},
+           {"state",
+            {{"waiting", {{"reason", "ErrImagePull"}, {"message", "no such image"}}}}}}}}}}};
+  auto info = podInfoFrom(object);
+  ASSERT_TRUE(info.isOk()) << info.status().toString();
+  EXPECT_EQ(info->uid, "u-1");
+  EXPECT_EQ(info->revision, "rc-shard-0-5d4c");
+  ASSERT_TRUE(info->created.has_value());
+  EXPECT_EQ(info->waiting_reason, "ErrImagePull");
+  EXPECT_EQ(info->waiting_message, "no such image");
+  EXPECT_FALSE(info->ready);
+}
+
 TEST(Membership, ScaleOutGrowsStatefulSetsAtOnceAndWaitsForTheNewPods) {
   std::vector<PodInfo> pods;
   for (int s = 0; s < 3; ++s) {

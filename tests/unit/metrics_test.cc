@@ -27,11 +27,13 @@ TEST(OperatorMetrics, ClusterGaugesCarryNamespaceAndName) {
   s.slots_assigned = 16384;
   s.slots_ok = 16384;
   s.cluster_state = "ok";
+  s.outdated_pods = 2;
   m.observeCluster(clusterNamed("shop", "cache"), s, 0, 0, false);
   const std::string text = m.render();
   const std::string labels = R"({namespace="shop",rediscluster="cache"})";
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_masters" + labels + " 3")) << text;
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_masters_without_replica" + labels + " 3"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_pods_outdated" + labels + " 2"));
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_slots_ok" + labels + " 16384"));
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_state_ok" + labels + " 1"));
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_migration_in_progress" + labels + " 0"));
