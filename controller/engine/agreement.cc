@@ -286,11 +286,24 @@ void addUnique(std::vector<std::string>& list, const std::string& item) {
   if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
 }
 
+void checkSynced(const std::vector<std::string>& synced,
+                 const std::map<std::string, MemberView>& views, Findings& out) {
+  for (const auto& replica : synced) {
+    const MemberView* v = viewOf(views, replica);
+    if (v == nullptr) return out.fail("no replication state of " + replica);
+    if (v->master_link_status != "up" || v->sync_in_progress) {
+      return out.fail(replica + " has not finished syncing with its master");
+    }
+  }
+}
+
 // Reads one node's views in a single round trip.
-Result<MemberView> readView(redis::NodeClient& client, bool nodes, bool info) {
+Result<MemberView> readView(redis::NodeClient& client, bool nodes, bool info,
+                            bool replication = false) {
   std::vector<redis::Command> commands;
   if (nodes) commands.push_back({"CLUSTER", "NODES"});
   if (info) commands.push_back({"CLUSTER", "INFO"});
+  if (replication) commands.push_back({"INFO", "replication"});
   ASSIGN_OR_RETURN(auto replies, client.pipeline(commands));
   if (replies.size() != commands.size()) {
     return internalError(client.address() + " answered " + std::to_string(replies.size()) +
@@ -317,6 +330,16 @@ Result<MemberView> readView(redis::NodeClient& client, bool nodes, bool info) {
     if (!parsed.isOk()) return parsed.status().withContext(client.address());
     view.cluster_state = parsed->state;
     view.slots_assigned = parsed->slots_assigned;
+  }
+  if (replication) {
+    const auto& reply = replies[next++];
+    if (reply.type != redis::Reply::Type::kString) {
+      return unavailable(client.address() + " INFO replication: " + reply.str);
+    }
+    auto parsed = redis::parseReplicationInfo(reply.str);
+    if (!parsed.isOk()) return parsed.status().withContext(client.address());
+    view.master_link_status = parsed->master_link_status;
+    view.sync_in_progress = parsed->master_sync_in_progress;
   }
   return view;
 }
@@ -382,6 +405,7 @@ ScopedVerdict checkScopedAgreement(const topology::WaitForAgreementStep& what,
   checkForgotten(what.forgotten, members, views, out);
   if (what.slot_map != SlotViews::kNone) checkSlotMap(what.slot_map, members, views, out);
   checkReplicaLinks(what.replica_links, views, out);
+  if (out.verdict.reason.empty()) checkSynced(what.synced, views, out);
   if (out.verdict.reason.empty()) checkServing(what.serving, views, out);
   return out.verdict;
 }
@@ -404,6 +428,7 @@ ViewsToRead viewsToRead(const topology::WaitForAgreementStep& what,
     addUnique(out.nodes, link.master_address);
   }
   for (const auto& s : what.serving) addUnique(out.info, s);
+  for (const auto& s : what.synced) addUnique(out.replication, s);
   return out;
 }
 
@@ -463,13 +488,16 @@ Status waitForAgreement(redis::NodeConnector& connector, const std::vector<std::
     bool complete = true;
     std::vector<std::string> addresses = reads.nodes;
     for (const auto& a : reads.info) addUnique(addresses, a);
+    for (const auto& a : reads.replication) addUnique(addresses, a);
+    auto listed = [](const std::vector<std::string>& list, const std::string& address) {
+      return std::find(list.begin(), list.end(), address) != list.end();
+    };
     for (const auto& address : addresses) {
-      const bool nodes =
-          std::find(reads.nodes.begin(), reads.nodes.end(), address) != reads.nodes.end();
-      const bool info =
-          std::find(reads.info.begin(), reads.info.end(), address) != reads.info.end();
+      const bool nodes = listed(reads.nodes, address);
+      const bool info = listed(reads.info, address);
+      const bool replication = listed(reads.replication, address);
       auto client = clients.get(address);
-      auto view = client.isOk() ? readView(**client, nodes, info) : client.status();
+      auto view = client.isOk() ? readView(**client, nodes, info, replication) : client.status();
       if (!view.isOk()) {
         clients.drop(address);
         last_reason = view.status().toString();

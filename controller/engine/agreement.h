@@ -32,6 +32,9 @@ struct MemberView {
   std::string cluster_state;  // empty when CLUSTER INFO was not read
   std::vector<redis::ClusterNodeEntry> nodes;
   int slots_assigned = 0;  // from CLUSTER INFO
+  // From INFO replication, where read: a replica's link to its master.
+  std::string master_link_status{};
+  bool sync_in_progress = false;
 };
 
 // Why the members do not agree yet; empty when they do. Pure, for tests and messages.
@@ -61,6 +64,7 @@ ScopedVerdict checkScopedAgreement(const topology::WaitForAgreementStep& what,
 struct ViewsToRead {
   std::vector<std::string> nodes;
   std::vector<std::string> info;
+  std::vector<std::string> replication;  // INFO replication
 };
 ViewsToRead viewsToRead(const topology::WaitForAgreementStep& what,
                         const std::vector<std::string>& members,

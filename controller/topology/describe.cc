@@ -99,6 +99,7 @@ std::string describeOne(const WaitForAgreementStep& s) {
     }
     parts.push_back("both ends see the replica links " + nodeList(links));
   }
+  if (!s.synced.empty()) parts.push_back(nodeList(s.synced) + " finished syncing");
   if (!s.forgotten.empty()) {
     std::vector<std::string> ids;
     for (const auto& id : s.forgotten) ids.push_back(shortId(id));

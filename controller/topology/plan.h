@@ -90,12 +90,15 @@ struct WaitForAgreementStep {
   // to clients and to the RESTORE-ASKING of a MIGRATE alike.
   std::vector<std::string> serving;
   std::vector<ReplicaLink> replica_links;
+  // These replicas report master_link_status:up with no sync in progress: they hold a copy of
+  // their master's data and follow its stream.
+  std::vector<std::string> synced;
   // Ids no member may list any more.
   std::vector<std::string> forgotten;
 
   bool waitsForEverything() const {
     return joined.empty() && slot_map == SlotViews::kNone && serving.empty() &&
-           replica_links.empty() && forgotten.empty();
+           replica_links.empty() && synced.empty() && forgotten.empty();
   }
 };
 

@@ -295,6 +295,37 @@ std::vector<Step> forgetSteps(const ClusterView& view) {
   return steps;
 }
 
+// Splits the replica steps: a node that holds no slots and will follow a master that receives
+// slots by a move is attached before the moves, so a new shard has a synced copy before it holds
+// keys (losing its master mid-scale would lose them otherwise). The others (a draining master
+// that stays as a replica, replicas of masters that only give slots) follow the moves.
+std::pair<std::vector<Step>, std::vector<Step>> splitReplicaSteps(std::vector<Step> replicas,
+                                                                  const std::vector<Step>& moves) {
+  std::set<std::string> targets, sources;
+  for (const auto& step : moves) {
+    targets.insert(std::get<MoveSlotsStep>(step).target_id);
+    sources.insert(std::get<MoveSlotsStep>(step).source_id);
+  }
+  std::vector<Step> before, after;
+  for (auto& step : replicas) {
+    const auto& r = std::get<ReplicateStep>(step);
+    const bool early = targets.count(r.master_id) > 0 && sources.count(r.node_id) == 0;
+    (early ? before : after).push_back(std::move(step));
+  }
+  return {std::move(before), std::move(after)};
+}
+
+// A replica phase's barrier: both ends see each link, and each new replica serves.
+void awaitReplicaLinks(Phase& phase, bool synced) {
+  for (const auto& step : phase.steps) {
+    const auto& r = std::get<ReplicateStep>(step);
+    phase.barrier.replica_links.push_back({r.address, r.master_address, r.master_id});
+    // A node turning into a replica switches its cluster_state on its next cron tick.
+    phase.barrier.serving.push_back(r.address);
+    if (synced) phase.barrier.synced.push_back(r.address);
+  }
+}
+
 // What each barrier waits for: what its own phase changed, as far as the next phases rely on it.
 // Nodes met in the join phase must know every member before anything names them; moves need the
 // masters to agree on the slot map and each receiving master to serve; a new replica only needs
@@ -307,7 +338,9 @@ Result<Plan> planConvergence(const ClusterView& view, const MasterChoice& choice
   Phase join{joinSteps(view, choice), {}};
   Phase assign{std::move(slots.assigns), {}};
   Phase move{std::move(slots.moves), {}};
-  Phase replicate{replicaSteps(view, choice, desired), {}};
+  auto [early, late] = splitReplicaSteps(replicaSteps(view, choice, desired), move.steps);
+  Phase protect{std::move(early), {}};
+  Phase replicate{std::move(late), {}};
   Phase forget{forgetSteps(view), {}};
 
   for (const auto& step : join.steps) {
@@ -317,20 +350,20 @@ Result<Plan> planConvergence(const ClusterView& view, const MasterChoice& choice
   }
   assign.barrier.slot_map = WaitForAgreementStep::SlotViews::kMasters;
   move.barrier.slot_map = WaitForAgreementStep::SlotViews::kMasters;
-  for (const auto& step : replicate.steps) {
-    const auto& r = std::get<ReplicateStep>(step);
-    replicate.barrier.replica_links.push_back({r.address, r.master_address, r.master_id});
-    // A node turning into a replica switches its cluster_state on its next cron tick.
-    replicate.barrier.serving.push_back(r.address);
-  }
+  awaitReplicaLinks(protect, true);
+  awaitReplicaLinks(replicate, false);
   for (const auto& step : forget.steps) {
     forget.barrier.forgotten.push_back(std::get<ForgetStep>(step).node_id);
   }
 
   // The barrier right before the moves also waits for every receiving master to serve.
-  Phase* before_moves = !assign.steps.empty() ? &assign : !join.steps.empty() ? &join : nullptr;
+  Phase* before_moves = !protect.steps.empty()  ? &protect
+                        : !assign.steps.empty() ? &assign
+                        : !join.steps.empty()   ? &join
+                                                : nullptr;
   if (before_moves != nullptr) {
-    std::set<std::string> targets;
+    std::set<std::string> targets(before_moves->barrier.serving.begin(),
+                                  before_moves->barrier.serving.end());
     for (const auto& step : move.steps) {
       targets.insert(std::get<MoveSlotsStep>(step).target_address);
     }
@@ -338,7 +371,7 @@ Result<Plan> planConvergence(const ClusterView& view, const MasterChoice& choice
   }
 
   std::vector<Phase*> phases;
-  for (Phase* phase : {&join, &assign, &move, &replicate, &forget}) {
+  for (Phase* phase : {&join, &assign, &protect, &move, &replicate, &forget}) {
     if (!phase->steps.empty()) phases.push_back(phase);
   }
   if (!assign.steps.empty() || !move.steps.empty()) {

@@ -167,6 +167,7 @@ std::string waitSignature(const WaitForAgreementStep& w) {
     }
     out += " links " + links;
   }
+  if (!w.synced.empty()) out += " synced " + portList(w.synced);
   if (!w.forgotten.empty()) {
     std::string ids;
     for (const auto& id : w.forgotten) ids += (ids.empty() ? "" : ",") + id.substr(4, 4);
@@ -479,33 +480,34 @@ std::vector<PlanCase> planCases() {
                Node(7002).slots("5462-16383"), Node(7003).replicaOf(7002),
                Node(7004).replicaOf(7000), Node(7005).replicaOf(7002)}),
       withShards(shape(3, 1, ports(7000, 7005)), {{7000, 7001}, {7002, 7003}, {7004, 7005}}),
-      {"detach 7004", "meet 7004 via 7000", "wait joined 7004 serving 7004",
-       "move 7002->7004 5462-10922", "wait slots masters", "replicate 7005 -> 7004",
-       "wait slots everyone serving 7000,7001,7002,7003,7004,7005 links 7005->7004"}));
-  cases.push_back(
-      planned("adds a shard in operator mode with its first node as master",
-              cluster(plus(evenThree(), {Node(7003).replicaOf(7000), Node(7004).replicaOf(7001),
-                                         Node(7005).replicaOf(7002)}),
-                      fresh({7010, 7011})),
-              withShards(shape(4, 1, {7000, 7001, 7002, 7003, 7004, 7005, 7010, 7011}),
-                         {{7000, 7003}, {7001, 7004}, {7002, 7005}, {7010, 7011}}),
-              {"meet 7010 via 7000", "meet 7011 via 7000", "wait joined 7010,7011 serving 7010",
-               "move 7000->7010 4096-5461", "move 7001->7010 5462-6826",
-               "move 7002->7010 10923-12287", "wait slots masters", "replicate 7011 -> 7010",
-               "wait slots everyone serving 7000,7001,7002,7003,7004,7005,7010,7011 links "
-               "7011->7010"}));
+      {"detach 7004", "meet 7004 via 7000", "wait joined 7004", "replicate 7005 -> 7004",
+       "wait serving 7004,7005 links 7005->7004 synced 7005", "move 7002->7004 5462-10922",
+       "wait slots everyone serving 7000,7001,7002,7003,7004,7005"}));
+  cases.push_back(planned(
+      "adds a shard in operator mode with its first node as master",
+      cluster(plus(evenThree(), {Node(7003).replicaOf(7000), Node(7004).replicaOf(7001),
+                                 Node(7005).replicaOf(7002)}),
+              fresh({7010, 7011})),
+      withShards(shape(4, 1, {7000, 7001, 7002, 7003, 7004, 7005, 7010, 7011}),
+                 {{7000, 7003}, {7001, 7004}, {7002, 7005}, {7010, 7011}}),
+      // The new shard's replica is attached and synced before any slot moves to it.
+      {"meet 7010 via 7000", "meet 7011 via 7000", "wait joined 7010,7011",
+       "replicate 7011 -> 7010", "wait serving 7010,7011 links 7011->7010 synced 7011",
+       "move 7000->7010 4096-5461", "move 7001->7010 5462-6826", "move 7002->7010 10923-12287",
+       "wait slots everyone serving 7000,7001,7002,7003,7004,7005,7010,7011"}));
   cases.push_back(
       planned("drains a master that stays as a replica and re-points it after the drain",
               cluster({Node(7000).slots("0-4095"), Node(7001).slots("4096-8191"),
                        Node(7002).slots("8192-12287"), Node(7003).slots("12288-16383")},
                       fresh({7004, 7005})),
               shape(3, 1, ports(7000, 7005)),
-              {"meet 7004 via 7000", "meet 7005 via 7000",
-               "wait joined 7004,7005 serving 7000,7001,7002", "move 7003->7000 13653-15018",
-               "move 7003->7001 15019-16383", "move 7003->7002 12288-13652", "wait slots masters",
-               "replicate 7003 -> 7000", "replicate 7004 -> 7001", "replicate 7005 -> 7002",
-               "wait slots everyone serving 7000,7001,7002,7003,7004,7005 links "
-               "7003->7000,7004->7001,7005->7002"}));
+              {"meet 7004 via 7000", "meet 7005 via 7000", "wait joined 7004,7005",
+               "replicate 7004 -> 7001", "replicate 7005 -> 7002",
+               "wait serving 7000,7001,7002,7004,7005 links 7004->7001,7005->7002 synced "
+               "7004,7005",
+               "move 7003->7000 13653-15018", "move 7003->7001 15019-16383",
+               "move 7003->7002 12288-13652", "wait slots masters", "replicate 7003 -> 7000",
+               "wait slots everyone serving 7000,7001,7002,7003,7004,7005 links 7003->7000"}));
   cases.push_back(
       planned("forgets replicas that are no longer wanted",
               cluster(plus(evenThree(), {Node(7003).replicaOf(7000), Node(7004).replicaOf(7001),
@@ -564,10 +566,10 @@ std::vector<PlanCase> planCases() {
       // Both new nodes are in domain a, so the new pair shares it: existing links are kept
       // rather than re-pointed to dodge the clash.
       shape(4, 1, ports(7000, 7007)),
-      {"meet 7006 via 7000", "meet 7007 via 7000", "wait joined 7006,7007 serving 7006",
+      {"meet 7006 via 7000", "meet 7007 via 7000", "wait joined 7006,7007",
+       "replicate 7007 -> 7006", "wait serving 7006,7007 links 7007->7006 synced 7007",
        "move 7000->7006 4096-5461", "move 7001->7006 5462-6826", "move 7002->7006 10923-12287",
-       "wait slots masters", "replicate 7007 -> 7006",
-       "wait slots everyone serving 7000,7001,7002,7003,7004,7005,7006,7007 links 7007->7006"}));
+       "wait slots everyone serving 7000,7001,7002,7003,7004,7005,7006,7007"}));
   cases.push_back(planned(
       "removes a shard in operator mode: drains its master, forgets both pods",
       cluster({Node(7000).slots("0-4095"), Node(7001).replicaOf(7000),
