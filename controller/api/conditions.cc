@@ -9,19 +9,32 @@
 namespace slotkeeper::api {
 
 std::vector<std::string_view> allReasons() {
-  return {kReasonReconciled,           kReasonCreatingCluster,
-          kReasonScalingOut,           kReasonScalingIn,
-          kReasonMigratingSlots,       kReasonFixingOpenSlots,
-          kReasonAttachingReplicas,    kReasonWaitingForPods,
-          kReasonUnprotectedMasters,   kReasonInvalidSpec,
-          kReasonClusterDown,          kReasonOperationFailed,
-          kReasonPodsUnschedulable,    kReasonSecretUnavailable,
-          kReasonRollingRestart,       kReasonRestartingPod,
-          kReasonFailingOver,          kReasonRolloutPaused,
-          kReasonRolloutBlocked,       kReasonRolloutComplete,
-          kReasonPodsFailing,          kReasonRotatingPassword,
-          kReasonPasswordRotated,      kReasonManualFailover,
-          kReasonManualFailoverRefused};
+  return {kReasonReconciled,
+          kReasonCreatingCluster,
+          kReasonScalingOut,
+          kReasonScalingIn,
+          kReasonMigratingSlots,
+          kReasonFixingOpenSlots,
+          kReasonAttachingReplicas,
+          kReasonWaitingForPods,
+          kReasonUnprotectedMasters,
+          kReasonInvalidSpec,
+          kReasonClusterDown,
+          kReasonOperationFailed,
+          kReasonPodsUnschedulable,
+          kReasonSecretUnavailable,
+          kReasonRollingRestart,
+          kReasonRestartingPod,
+          kReasonFailingOver,
+          kReasonRolloutPaused,
+          kReasonRolloutBlocked,
+          kReasonRolloutComplete,
+          kReasonPodsFailing,
+          kReasonRotatingPassword,
+          kReasonPasswordRotated,
+          kReasonManualFailover,
+          kReasonManualFailoverRefused,
+          kReasonKeyConflicts};
 }
 
 bool isValidReason(std::string_view reason) {

@@ -45,6 +45,8 @@ inline constexpr std::string_view kReasonPasswordRotated = "PasswordRotated";
 // A failover asked for by annotation.
 inline constexpr std::string_view kReasonManualFailover = "ManualFailover";
 inline constexpr std::string_view kReasonManualFailoverRefused = "ManualFailoverRefused";
+// A settle after a failover found keys on both sides (an Event).
+inline constexpr std::string_view kReasonKeyConflicts = "KeyConflicts";
 
 // Every reason above, for tests and for checks that a reason is one of ours.
 std::vector<std::string_view> allReasons();

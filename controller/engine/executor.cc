@@ -23,7 +23,8 @@ const ClusterNodeEntry* myselfIn(const std::vector<ClusterNodeEntry>& entries) {
 
 bool sameSettleBatch(const topology::SettleSlotStep& a, const topology::SettleSlotStep& b) {
   return a.owner_address == b.owner_address && a.owner_id == b.owner_id &&
-         a.key_holders == b.key_holders && a.finish == b.finish;
+         a.key_holders == b.key_holders && a.takeover_holders == b.takeover_holders &&
+         a.finish == b.finish;
 }
 
 Result<ClusterNodeEntry> readMyself(NodeClient& client) {
@@ -298,7 +299,11 @@ Status Executor::settleSlots(const std::vector<topology::SettleSlotStep>& batch)
   for (const auto& holder_address : first.key_holders) {
     ASSIGN_OR_RETURN(NodeClient * holder, clientFor(holder_address));
     holders.push_back(holder);
-    RETURN_IF_ERROR(migrateSlotKeys(*holder, *owner, slots, options_.move, policy, &counters_));
+    const bool took_over =
+        std::count(first.takeover_holders.begin(), first.takeover_holders.end(), holder_address);
+    RETURN_IF_ERROR(migrateSlotKeys(*holder, *owner, slots, options_.move,
+                                    took_over ? BusyKeyPolicy::kDestinationWins : policy,
+                                    &counters_));
     // SETSLOT NODE on a node that does not own the slot succeeds even if it still holds keys
     // there, which would strand them; so emptiness is checked before ownership is settled.
     ASSIGN_OR_RETURN(auto left, holder->clusterCountKeysInSlots(slots));

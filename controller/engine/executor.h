@@ -50,6 +50,8 @@ class Executor {
   // Totals over every run of this executor.
   int64_t slotsMoved() const { return counters_.slots_moved; }
   int64_t keysMoved() const { return counters_.keys_moved; }
+  // Keys found on both sides of a move and resolved by the settle rule (docs/architecture.md).
+  int64_t keyConflicts() const { return counters_.key_conflicts; }
 
  private:
   Status runStep(const topology::Step& step);

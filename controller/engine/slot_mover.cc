@@ -70,6 +70,37 @@ Status checkBusyKeys(NodeClient& holder, NodeClient& destination,
   return Status::ok();
 }
 
+// kDestinationWins: the keys of a refused batch that the destination has are deleted from the
+// holder (the destination's copy stays); the rest move on the next round.
+Status dropKeysTheDestinationHas(NodeClient& holder, NodeClient& destination,
+                                 const std::vector<std::string>& keys, const MoveOptions& options,
+                                 int slot, MoveCounters* counters) {
+  // A refused batch still moved its other keys (MIGRATE deletes each key the target took).
+  ASSIGN_OR_RETURN(auto held, holder.dumpKeys(keys));
+  ASSIGN_OR_RETURN(auto dest_values, destination.dumpKeys(keys));
+  std::vector<Command> deletes;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (held[i].has_value() && dest_values[i].has_value()) deletes.push_back({"DEL", keys[i]});
+  }
+  if (deletes.empty()) return Status::ok();
+  RETURN_IF_ERROR(checkWriteFence(options));
+  ASSIGN_OR_RETURN(auto replies, holder.pipeline(deletes));
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].isError()) {
+      return failedPrecondition("DEL " + deletes[i][1] + " on " + holder.address() + ": " +
+                                replies[i].str);
+    }
+  }
+  counters->key_conflicts += static_cast<int64_t>(deletes.size());
+  log::warn("keys on both sides after a failover; kept the destination's copies",
+            {{"slot", slot},
+             {"keys", deletes.size()},
+             {"first_key", deletes.front()[1]},
+             {"holder", holder.address()},
+             {"destination", destination.address()}});
+  return Status::ok();
+}
+
 // One round: fetch up to batch_keys keys for each slot and migrate them. Slots that still have
 // keys (or hit a retryable error) are returned in `still_busy`.
 Status migrateRound(NodeClient& holder, NodeClient& destination, const std::string& dest_ip,
@@ -116,6 +147,12 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
       if (static_cast<int>(migrate_keys[i].size()) >= options.batch_keys) {
         still_busy->push_back(slot);
       }
+      continue;
+    }
+    if (isBusyKeyError(r) && policy == BusyKeyPolicy::kDestinationWins) {
+      RETURN_IF_ERROR(
+          dropKeysTheDestinationHas(holder, destination, migrate_keys[i], options, slot, counters));
+      still_busy->push_back(slot);
       continue;
     }
     if (isBusyKeyError(r)) {

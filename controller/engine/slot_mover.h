@@ -35,6 +35,7 @@ Status checkWriteFence(const MoveOptions& options);
 struct MoveCounters {
   std::atomic<int64_t> slots_moved{0};
   std::atomic<int64_t> keys_moved{0};
+  std::atomic<int64_t> key_conflicts{0};  // keys found on both sides and resolved by the policy
 };
 
 // A node taking part in a move, with the id the cluster knows it by.
@@ -47,6 +48,10 @@ struct MoveNode {
 enum class BusyKeyPolicy {
   kReplaceIfEqual,  // normal moves: REPLACE only when both values are byte-identical
   kSourceWins,      // repairing a move forward: the source still served writes for that key
+  // Repairing a move forward from a node that took the slot over by a failover: its copy may be
+  // one the old source had already migrated, so the destination's copy stays and the holder's
+  // is deleted (counted in MoveCounters::key_conflicts).
+  kDestinationWins,
 };
 
 // Moves `slots` (owned by source) to target. `masters` are every master that must learn the new

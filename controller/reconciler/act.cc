@@ -77,6 +77,7 @@ Result<SliceReport> runTopologySlice(RedisPort& redis, Clock& clock,
   SliceReport report;
   report.slots_moved = executor.slotsMoved();
   report.keys_moved = executor.keysMoved();
+  report.key_conflicts = executor.keyConflicts();
   if (on_progress)
     on_progress(report.slots_moved - reported_slots, report.keys_moved - reported_keys);
   if (ran.isOk()) return report;

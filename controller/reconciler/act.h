@@ -37,6 +37,7 @@ struct ActOptions {
 struct SliceReport {
   int64_t slots_moved = 0;
   int64_t keys_moved = 0;
+  int64_t key_conflicts = 0;  // keys on both sides of a move after a failover, resolved
 };
 
 // Applies every object of the decision, recording each applied hash in `memory`.

@@ -75,6 +75,13 @@ Status ClusterReconciler::runSlice(const kube::ReconcileContext& context, const 
   auto& op = d.status.operation;
   op["slotsMoved"] = op.value("slotsMoved", int64_t{0}) + slice->slots_moved;
   op["keysMoved"] = op.value("keysMoved", int64_t{0}) + slice->keys_moved;
+  if (slice->key_conflicts > 0) {
+    op["keyConflicts"] = op.value("keyConflicts", int64_t{0}) + slice->key_conflicts;
+    kube_.recordEvent(snapshot.object, kube::EventType::kWarning, api::kReasonKeyConflicts,
+                      std::to_string(slice->key_conflicts) +
+                          " key(s) of a slot moved before a failover were also on the promoted "
+                          "master; the copies the move had delivered were kept");
+  }
   return Status::ok();
 }
 

@@ -42,6 +42,13 @@ std::string describeOne(const SettleSlotStep& s) {
       line += (i == 0 ? "" : ", ") + s.key_holders[i];
     }
   }
+  if (!s.takeover_holders.empty()) {
+    line += " (the owner's copy wins over ";
+    for (size_t i = 0; i < s.takeover_holders.size(); ++i) {
+      line += (i == 0 ? "" : ", ") + s.takeover_holders[i];
+    }
+    line += ", which took the slot over by a failover)";
+  }
   return line;
 }
 

@@ -124,9 +124,18 @@ Result<SettleSlotStep> settleSlot(const ClusterView& view, const MasterChoice& c
   step.owner_address = owner_node.address();
   step.owner_id = owner_node.id();
   step.finish = finish;
+  auto listed = [](const std::vector<int>& list, int i) {
+    return std::find(list.begin(), list.end(), i) != list.end();
+  };
   for (int i : involved) {
     const NodeView& node = view.nodes[static_cast<size_t>(i)];
-    if (i != owner && node.observed.reachable) step.key_holders.push_back(node.address());
+    // A replica's keys are a copy of its master's; MIGRATE on it is refused (MOVED), and a
+    // source demoted by a failover is a replica now.
+    if (i == owner || !node.observed.reachable || !node.observed.is_master) continue;
+    step.key_holders.push_back(node.address());
+    const bool took_over = finish && !listed(p.migrating, i) && !listed(p.sources, i) &&
+                           !p.sources.empty() && listed(p.claimants, i);
+    if (took_over) step.takeover_holders.push_back(node.address());
   }
   return step;
 }

@@ -8,6 +8,7 @@
 #include "engine/agreement.h"
 #include "engine/converge.h"
 #include "engine/observer.h"
+#include "redis/key_slot.h"
 #include "topology/plan.h"
 #include "unit/support/engine_harness.h"
 
@@ -155,6 +156,59 @@ TEST(Executor, RebalancesThreeToFourMastersMovingEveryKey) {
   for (const auto& address : slice(nodes, 0, 3)) {
     EXPECT_EQ(h.cluster.configValue(address, "cluster-allow-replica-migration"), "no") << address;
   }
+}
+
+// A slot half moved when its source's replica is promoted by CLUSTER FAILOVER FORCE, whose copy
+// lags (it still has a key the source had already migrated). The run finishes the move from the
+// promoted master, never from the demoted source, and the destination's copy of that key wins.
+TEST(Executor, FinishesAMoveWhoseSourceFailedOverMidSlotKeepingTheMovedCopies) {
+  EngineHarness h;
+  auto nodes = h.cluster.addNodes(6);
+  h.cluster.formCluster(slice(nodes, 0, 3),
+                        {{nodes[3], nodes[0]}, {nodes[4], nodes[1]}, {nodes[5], nodes[2]}});
+  std::map<std::string, std::string> data;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 20; ++i) {
+    keys.push_back("{m}:" + std::to_string(i));
+    data[keys.back()] = "v" + std::to_string(i);
+  }
+  h.load(data);
+  const int slot = redis::keyHashSlot(keys.front());
+  const std::string source = h.cluster.addressOfId(h.cluster.ownerOf(slot));
+  std::string target, promoted;
+  for (int i = 0; i < 3; ++i) {
+    if (nodes[i] != source && target.empty()) target = nodes[i];
+  }
+  for (int i = 3; i < 6; ++i) {
+    if (h.cluster.masterIdOf(nodes[i]) == h.cluster.idOf(source)) promoted = nodes[i];
+  }
+  ASSERT_FALSE(target.empty());
+  ASSERT_FALSE(promoted.empty());
+  auto src = h.cluster.connect(source);
+  auto dst = h.cluster.connect(target);
+  ASSERT_TRUE(src.isOk() && dst.isOk());
+  ASSERT_TRUE((*dst)->clusterSetSlotImporting(slot, h.cluster.idOf(source)).isOk());
+  ASSERT_TRUE((*src)->clusterSetSlotMigrating(slot, h.cluster.idOf(target)).isOk());
+  auto to = redis::splitAddress(target);
+  ASSERT_TRUE(to.isOk());
+  const std::vector<std::string> moved(keys.begin(), keys.begin() + 10);
+  ASSERT_TRUE((*src)->migrateKeys(to->first, to->second, moved, {}).isOk());
+
+  auto replica = h.cluster.connect(promoted);
+  ASSERT_TRUE(replica.isOk());
+  ASSERT_TRUE((*replica)->clusterFailover(redis::NodeClient::FailoverMode::kForce).isOk());
+  h.cluster.propagate();
+  ASSERT_TRUE(h.cluster.isReplica(source));
+  // The promoted node's copy lags: it still has a key that was already migrated.
+  h.cluster.putKey(promoted, keys.front(), "stale");
+
+  auto report = h.converge(shapeOf(nodes, 3, 1));
+  ASSERT_TRUE(report.isOk()) << report.status().toString();
+  EXPECT_TRUE(agreeAndServe(h.cluster, nodes));
+  EXPECT_TRUE(holdsExactly(h.cluster, data))
+      << "the migrated copy of " << keys.front() << " must win over the stale one";
+  EXPECT_TRUE(h.cluster.migratingSlots(source).empty());
+  EXPECT_TRUE(h.cluster.importingSlots(target).empty());
 }
 
 TEST(Executor, ScalesInFourToThreeAndForgetsTheLeavingNodes) {

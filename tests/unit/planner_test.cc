@@ -180,6 +180,7 @@ std::string signature(const Step& step) {
   if (auto* s = std::get_if<SettleSlotStep>(&step)) {
     std::string holders;
     for (const auto& h : s->key_holders) holders += (holders.empty() ? "" : ",") + portOf(h);
+    for (const auto& h : s->takeover_holders) holders += " takeover " + portOf(h);
     return "settle " + std::to_string(s->slot) + " -> " + label(s->owner_address, s->owner_id) +
            (s->finish ? " finish" : " rollback") + " (" + holders + ")";
   }
@@ -424,6 +425,15 @@ std::vector<PlanCase> planCases() {
       cluster({Node(7000).slots("0-5461").migrating(4096, 7003), Node(7001).slots("5462-10922"),
                Node(7002).slots("10923-16383"), Node(7003).importing(4096, 7000)}),
       shape(4, 0, ports(7000, 7003)), {"settle 4096 -> 7003 finish (7000)", "wait all"}));
+  // The source's replica was promoted mid-move (CLUSTER FAILOVER FORCE): the demoted source is a
+  // replica, lost its marker and is no key holder; the promoted node claims the slot without a
+  // marker, and where it and the destination both have a key, the destination's copy wins.
+  cases.push_back(planned("finishes a move whose source was failed over to its replica mid-move",
+                          cluster({Node(7000).replicaOf(7004), Node(7001).slots("5462-10922"),
+                                   Node(7002).slots("10923-16383"),
+                                   Node(7003).importing(4096, 7000), Node(7004).slots("0-5461")}),
+                          shape(4, 0, {7001, 7002, 7003, 7004}),
+                          {"settle 4096 -> 7003 finish (7004 takeover 7004)", "wait all"}));
   cases.push_back(planned(
       "finishes a move whose destination already owns the slot",
       cluster({Node(7000).slots("0-5461").migrating(4096, 7003), Node(7001).slots("5462-10922"),

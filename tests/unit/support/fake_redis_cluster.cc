@@ -797,6 +797,7 @@ struct FakeRedisCluster::State {
     if (is(name, "MIGRATE")) return migrate(n, cmd);
     if (is(name, "DUMP") || is(name, "GET")) return read(n, cmd, was_asking, is(name, "DUMP"));
     if (is(name, "SET")) return write(n, cmd, was_asking);
+    if (is(name, "DEL")) return remove(n, cmd, was_asking);
     return unknownCommand(cmd);
   }
 
@@ -868,6 +869,17 @@ struct FakeRedisCluster::State {
     if (auto redirect = route(n, slot, asking, missing, false)) return *redirect;
     store(n, slot, cmd[1], cmd[2]);
     return ok();
+  }
+
+  // DEL of one key, routed like a write; the count of keys removed.
+  Reply remove(int n, const Command& cmd, bool asking) {
+    if (cmd.size() != 2) return wrongArgs("del");
+    const int slot = redis::keyHashSlot(cmd[1]);
+    const bool missing = findKey(node(n), cmd[1]) == nullptr;
+    if (auto redirect = route(n, slot, asking, missing, false)) return *redirect;
+    if (missing) return Reply::integerReply(0);
+    erase(n, slot, cmd[1]);
+    return Reply::integerReply(1);
   }
 
   // MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pw | AUTH2 user pw] [KEYS k...]
