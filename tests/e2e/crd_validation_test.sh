@@ -303,7 +303,7 @@ check_printer_columns() {
   out="$(kn get rediscluster)" || fail_check "kubectl get rediscluster failed" || return 1
   printf '%s\n' "${out}" | sed 's/^/    /'
   header="$(head -n 1 <<<"${out}" | tr -s ' ')"
-  expect_eq "header" "${header}" "NAME MASTERS REPLICAS/MASTER READY SLOTS OK STATE AGE" || return 1
+  expect_eq "header" "${header}" "NAME MASTERS REPLICAS/MASTER READY SLOTS OK UP-TO-DATE STATE AGE" || return 1
   row="$(grep '^example ' <<<"${out}" | awk '{print $1, $2, $3, $4, $5, $6}')"
   expect_eq "example row" "${row}" "example 4 1 4 16384 ok" || return 1
   # Short name and category.
