@@ -34,7 +34,12 @@ Result<ConvergeReport> converge(redis::NodeConnector& connector, Clock& clock,
       return report;
     }
     log::info("plan", {{"round", round}, {"steps", plan.steps.size()}});
-    RETURN_IF_ERROR(executor.run(plan, observed));
+    Status ran = executor.run(plan, observed);
+    if (ran.code() == StatusCode::kConflict) {
+      log::warn("replanning", {{"round", round}, {"reason", ran.message()}});
+      continue;
+    }
+    RETURN_IF_ERROR(ran);
     report.steps_executed += static_cast<int>(plan.steps.size());
   }
   return failedPrecondition("the cluster did not converge within " +

@@ -210,6 +210,13 @@ static Status runOneMove(redis::NodeConnector& connector, const topology::MoveSl
   RETURN_IF_ERROR(expectNodeId(source_me, move.source_id, move.source_address));
   ASSIGN_OR_RETURN(auto target_me, readMyself(*target));
   RETURN_IF_ERROR(expectNodeId(target_me, move.target_id, move.target_address));
+  // A failover since the plan was made: the replica's claim-less view would make every slot
+  // look moved already. The plan is stale; observe again.
+  if (source_me.replica || target_me.replica) {
+    return conflict("moving slots from " + move.source_address + " to " + move.target_address +
+                    ": " + (source_me.replica ? move.source_address : move.target_address) +
+                    " is a replica now (a failover?); observing and planning again");
+  }
 
   // Only slots the source still owns are moved: a re-run after a crash skips finished ones.
   SlotSet owned = SlotSet::fromRanges(source_me.slots);

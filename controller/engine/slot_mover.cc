@@ -48,6 +48,25 @@ bool isBusyKeyError(const Reply& r) {
          (r.isError() && r.str.find("error: BUSYKEY") != std::string::npos);
 }
 
+// The node answering for a slot changed under the move (a failover): the plan is stale.
+Status rolesChanged(const std::string& what) {
+  return conflict(what +
+                  "; the cluster's roles changed under the move (a failover?), so it is "
+                  "observed and planned again");
+}
+
+// A node about to receive SETSLOT or MIGRATE for a wave is still the master the plan names.
+Status checkStillMaster(NodeClient& client, const std::string& id) {
+  ASSIGN_OR_RETURN(auto entries, client.clusterNodes());
+  for (const auto& e : entries) {
+    if (!e.myself) continue;
+    if (e.id != id) return rolesChanged(client.address() + " is no longer node " + id);
+    if (e.replica) return rolesChanged(client.address() + " became a replica");
+    return Status::ok();
+  }
+  return internalError("CLUSTER NODES of " + client.address() + " has no myself");
+}
+
 bool isRetryableMigrateError(const Reply& r) {
   return r.isErrorWithPrefix("ASK") || r.isErrorWithPrefix("TRYAGAIN");
 }
@@ -172,6 +191,10 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
       still_busy->push_back(slot);
       continue;
     }
+    if (r.isErrorWithPrefix("MOVED")) {
+      return rolesChanged("MIGRATE slot " + std::to_string(slot) + " from " + holder.address() +
+                          ": " + r.str);
+    }
     if (isRetryableMigrateError(r) && ++(*retries)[slot] <= kMaxRetriesPerSlot) {
       still_busy->push_back(slot);
       continue;
@@ -229,6 +252,10 @@ Status moveSlots(const MoveNode& source, const MoveNode& target,
   }
   for (const auto& wave : chunk(slots, static_cast<size_t>(options.slots_per_wave))) {
     if (should_stop && should_stop()) return aborted("stopped between slot waves");
+    // Before each wave: a failover since the plan was made would have SETSLOT and MIGRATE sent
+    // to a replica.
+    RETURN_IF_ERROR(checkStillMaster(*source.client, source.id));
+    RETURN_IF_ERROR(checkStillMaster(*target.client, target.id));
     RETURN_IF_ERROR(checkWriteFence(options));
     RETURN_IF_ERROR(target.client->clusterSetSlotsImporting(wave, source.id));
     RETURN_IF_ERROR(source.client->clusterSetSlotsMigrating(wave, target.id));

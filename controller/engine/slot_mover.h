@@ -56,7 +56,9 @@ enum class BusyKeyPolicy {
 
 // Moves `slots` (owned by source) to target. `masters` are every master that must learn the new
 // owner (source and target included or not; both are handled first). Stops at the first error,
-// leaving the current wave's slots open for a later run to settle.
+// leaving the current wave's slots open for a later run to settle. Before each wave it checks
+// that source and target are still the masters the plan names; a failover since (or a MOVED
+// reply to MIGRATE) ends the move with Conflict: observe and plan again.
 Status moveSlots(const MoveNode& source, const MoveNode& target,
                  const std::vector<redis::NodeClient*>& masters, const std::vector<int>& slots,
                  const MoveOptions& options, MoveCounters* counters,

@@ -81,6 +81,11 @@ Result<SliceReport> runTopologySlice(RedisPort& redis, Clock& clock,
   if (on_progress)
     on_progress(report.slots_moved - reported_slots, report.keys_moved - reported_keys);
   if (ran.isOk()) return report;
+  if (ran.code() == StatusCode::kConflict) {
+    // Roles changed under the slice (a failover): the next pass observes and plans again.
+    log::warn("slice ended early", {{"reason", ran.message()}});
+    return report;
+  }
   if (ran.code() != StatusCode::kAborted) return ran;
   if (context.stopRequested()) return ran;
   if (!context.mayWriteFor(margin)) {

@@ -17,7 +17,7 @@ struct SettleSlotStep {
   std::string owner_address;
   std::string owner_id;
   std::vector<std::string> key_holders;  // masters other than the owner that may hold keys
-  bool finish = true;  // true: completes the move; false: rolls it back
+  bool finish = true;                    // true: completes the move; false: rolls it back
   // Key holders that took the slot over after it was opened: a replica of the source promoted
   // mid-move, which has no MIGRATING marker and a copy of the source's keys that may lag (a key
   // already migrated can still be there). Where the owner has a key too, the owner's copy wins:

@@ -288,6 +288,43 @@ TEST(Executor, RefusesWhenADesiredNodeIsUnreachableAndChangesNothing) {
   EXPECT_EQ(h.cluster.slotsOf(nodes[0]), before);
 }
 
+// A failover between planning and moving: the move checks the roles before opening slots, ends
+// with Conflict instead of sending SETSLOT or MIGRATE to the demoted source, and the next round
+// plans from the new roles and finishes.
+TEST(Executor, AFailoverAfterPlanningEndsTheMoveWithConflictAndTheNextRoundFinishes) {
+  EngineHarness h;
+  auto nodes = h.cluster.addNodes(8);
+  h.cluster.formCluster(slice(nodes, 0, 3),
+                        {{nodes[3], nodes[0]}, {nodes[4], nodes[1]}, {nodes[5], nodes[2]}});
+  const auto data = makeDataset(1000);
+  h.load(data);
+  const auto shape = shapeOf(nodes, 4, 1);
+  auto observed = engine::observeDesired(h.cluster, shape);
+  ASSERT_TRUE(observed.isOk()) << observed.status().toString();
+  auto plan = topology::makePlan(*observed, shape);
+  ASSERT_TRUE(plan.isOk()) << plan.status().toString();
+
+  // Every old master's replica takes over before the plan runs.
+  for (int i = 3; i < 6; ++i) {
+    auto replica = h.cluster.connect(nodes[i]);
+    ASSERT_TRUE(replica.isOk());
+    ASSERT_TRUE((*replica)->clusterFailover(redis::NodeClient::FailoverMode::kDefault).isOk());
+  }
+  h.cluster.propagate();
+  engine::Executor executor(h.cluster, h.clock, fakeConvergeOptions().executor);
+  Status s = executor.run(*plan, *observed);
+  EXPECT_EQ(s.code(), StatusCode::kConflict) << s.toString();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(h.cluster.migratingSlots(nodes[i]).empty()) << "nothing was sent to " << nodes[i];
+  }
+
+  auto report = h.converge(shape);
+  ASSERT_TRUE(report.isOk()) << report.status().toString();
+  EXPECT_EQ(sortedSlotCounts(h.cluster), (std::vector<int>{4096, 4096, 4096, 4096}));
+  EXPECT_TRUE(agreeAndServe(h.cluster, nodes));
+  EXPECT_TRUE(holdsExactly(h.cluster, data));
+}
+
 TEST(Executor, RunsAPlanStepByStepAndReportsProgress) {
   EngineHarness h;
   auto nodes = h.cluster.addNodes(4);
