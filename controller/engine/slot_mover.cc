@@ -28,9 +28,10 @@ std::vector<std::vector<T>> chunk(const std::vector<T>& items, size_t size) {
 }
 
 Command buildMigrate(const std::string& ip, int port, const std::vector<std::string>& keys,
-                     const MoveOptions& options, bool replace) {
-  Command cmd = {"MIGRATE", ip,  std::to_string(port),
-                 "",        "0", std::to_string(options.migrate_timeout.count())};
+                     const MoveOptions& options, bool replace,
+                     std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+  if (timeout.count() == 0) timeout = options.migrate_timeout;
+  Command cmd = {"MIGRATE", ip, std::to_string(port), "", "0", std::to_string(timeout.count())};
   if (replace) cmd.push_back("REPLACE");
   if (!options.password.empty()) {
     cmd.push_back("AUTH");
@@ -120,17 +121,55 @@ Status dropKeysTheDestinationHas(NodeClient& holder, NodeClient& destination,
   return Status::ok();
 }
 
+// What the rounds of one migrateSlotKeys call learned about each slot.
+struct SlotState {
+  int retries = 0;            // ASK/TRYAGAIN answers so far
+  int batch = 0;              // keys per MIGRATE (0: options.batch_keys); halved after a timeout
+  bool long_timeout = false;  // a single key that timed out gets one try with 4x the timeout
+};
+
+constexpr int kLongTimeoutFactor = 4;
+
+int batchOf(const std::map<int, SlotState>& state, int slot, const MoveOptions& options) {
+  auto it = state.find(slot);
+  return it == state.end() || it->second.batch == 0 ? options.batch_keys : it->second.batch;
+}
+
+// MIGRATE answered IOERR (the target did not answer within the timeout, often because the batch
+// was too big to send in time): the slot's batch is halved, and a single key gets one more try
+// with a longer timeout; a key that still cannot move stops the move, naming it.
+Status shrinkAfterTimeout(const Reply& r, int slot, const std::vector<std::string>& keys,
+                          const MoveOptions& options, const std::string& destination,
+                          SlotState* state) {
+  if (keys.size() > 1) {
+    state->batch = std::max<int>(1, static_cast<int>(keys.size()) / 2);
+    log::warn("MIGRATE timed out; smaller batches",
+              {{"slot", slot}, {"keys", keys.size()}, {"next", state->batch}});
+    return Status::ok();
+  }
+  if (!state->long_timeout) {
+    state->batch = 1;
+    state->long_timeout = true;
+    return Status::ok();
+  }
+  return failedPrecondition(
+      "key '" + keys.front() + "' of slot " + std::to_string(slot) + " could not be moved to " +
+      destination + " within " +
+      std::to_string(options.migrate_timeout.count() * kLongTimeoutFactor / 1000) + " s (" + r.str +
+      "); the move stops here: raise spec.migration.timeoutSeconds or look at " + "the key's size");
+}
+
 // One round: fetch up to batch_keys keys for each slot and migrate them. Slots that still have
 // keys (or hit a retryable error) are returned in `still_busy`.
 Status migrateRound(NodeClient& holder, NodeClient& destination, const std::string& dest_ip,
                     int dest_port, const std::vector<int>& slots, const MoveOptions& options,
-                    BusyKeyPolicy policy, MoveCounters* counters, std::map<int, int>* retries,
+                    BusyKeyPolicy policy, MoveCounters* counters, std::map<int, SlotState>* state,
                     std::vector<int>* still_busy) {
   std::vector<Command> fetch;
   fetch.reserve(slots.size());
   for (int s : slots) {
-    fetch.push_back(
-        {"CLUSTER", "GETKEYSINSLOT", std::to_string(s), std::to_string(options.batch_keys)});
+    fetch.push_back({"CLUSTER", "GETKEYSINSLOT", std::to_string(s),
+                     std::to_string(batchOf(*state, s, options))});
   }
   ASSIGN_OR_RETURN(auto fetched, holder.pipeline(fetch));
 
@@ -147,7 +186,10 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
     std::vector<std::string> keys;
     keys.reserve(r.elements.size());
     for (const auto& e : r.elements) keys.push_back(e.str);
-    migrates.push_back(buildMigrate(dest_ip, dest_port, keys, options, false));
+    const bool long_timeout = (*state)[slots[i]].long_timeout;
+    migrates.push_back(buildMigrate(
+        dest_ip, dest_port, keys, options, false,
+        long_timeout ? options.migrate_timeout * kLongTimeoutFactor : options.migrate_timeout));
     migrate_slots.push_back(slots[i]);
     migrate_keys.push_back(std::move(keys));
   }
@@ -163,9 +205,15 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
       counters->keys_moved += static_cast<int64_t>(migrate_keys[i].size());
       // A short batch emptied the slot: while a slot is MIGRATING the source creates no new
       // keys in it (writes to absent keys are redirected with ASK), so no re-fetch is needed.
-      if (static_cast<int>(migrate_keys[i].size()) >= options.batch_keys) {
+      if (static_cast<int>(migrate_keys[i].size()) >= batchOf(*state, slot, options)) {
         still_busy->push_back(slot);
       }
+      continue;
+    }
+    if (r.isErrorWithPrefix("IOERR")) {
+      RETURN_IF_ERROR(shrinkAfterTimeout(r, slot, migrate_keys[i], options, destination.address(),
+                                         &(*state)[slot]));
+      still_busy->push_back(slot);
       continue;
     }
     if (isBusyKeyError(r) && policy == BusyKeyPolicy::kDestinationWins) {
@@ -195,7 +243,7 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
       return rolesChanged("MIGRATE slot " + std::to_string(slot) + " from " + holder.address() +
                           ": " + r.str);
     }
-    if (isRetryableMigrateError(r) && ++(*retries)[slot] <= kMaxRetriesPerSlot) {
+    if (isRetryableMigrateError(r) && ++(*state)[slot].retries <= kMaxRetriesPerSlot) {
       still_busy->push_back(slot);
       continue;
     }
@@ -215,13 +263,13 @@ Status checkWriteFence(const MoveOptions& options) {
 Status migrateSlotKeys(NodeClient& holder, NodeClient& destination, const std::vector<int>& slots,
                        const MoveOptions& options, BusyKeyPolicy policy, MoveCounters* counters) {
   ASSIGN_OR_RETURN(auto dest, redis::splitAddress(destination.address()));
-  std::map<int, int> retries;
+  std::map<int, SlotState> state;
   std::vector<int> pending = slots;
   while (!pending.empty()) {
     std::vector<int> next;
     for (const auto& group : chunk(pending, static_cast<size_t>(options.slots_per_pipeline))) {
       RETURN_IF_ERROR(migrateRound(holder, destination, dest.first, dest.second, group, options,
-                                   policy, counters, &retries, &next));
+                                   policy, counters, &state, &next));
     }
     pending = std::move(next);
   }

@@ -201,18 +201,19 @@ TEST(SlotMover, AFailedMigrateLeavesOpenSlotsThatConvergeSettles) {
   engine::MoveOptions options;
   options.batch_keys = 5;
   options.slots_per_pipeline = 8;
-  // The fourth MIGRATE fails as if the destination had timed out.
+  // The fourth MIGRATE fails as if the destination had run out of memory.
   f.h.cluster.addFault(
       {.address = f.nodes[0],
        .words = {"MIGRATE"},
        .skip = 3,
        .times = 1,
-       .fault = {Reply::error("IOERR error or timeout reading to target instance"), false}});
+       .fault = {Reply::error("ERR Target instance replied with error: OOM command not allowed"),
+                 false}});
   engine::MoveCounters counters;
   Status s = engine::moveSlots(f.moveNode(0), f.moveNode(1), {f.clients[2].get()},
                                slotRange(0, 199), options, &counters);
   ASSERT_FALSE(s.isOk());
-  EXPECT_NE(s.message().find("IOERR"), std::string::npos) << s.toString();
+  EXPECT_NE(s.message().find("OOM"), std::string::npos) << s.toString();
   EXPECT_EQ(f.h.cluster.faultsInjected(), 1);
 
   // The wave is open on both sides and its keys are split between them; none is lost.
@@ -305,6 +306,61 @@ TEST(SlotMover, AConnectionDroppedMidMoveIsRepairedByTheNextConverge) {
   EXPECT_EQ(sortedSlotCounts(h.cluster), (std::vector<int>{4096, 4096, 4096, 4096}));
   EXPECT_TRUE(holdsExactly(h.cluster, data));
   EXPECT_TRUE(agreeAndServe(h.cluster, nodes));
+}
+
+// MIGRATE times out (IOERR) on big batches: the slot's batch is halved until it fits, and the
+// move completes.
+TEST(SlotMover, TimeoutsShrinkTheBatchUntilTheKeysMove) {
+  MoverFixture f(3000);
+  // Forty keys in one slot of the first master, so batches are big.
+  std::string tag;
+  for (int i = 0; tag.empty() || redis::keyHashSlot(tag) > 99; ++i)
+    tag = "{t" + std::to_string(i) + "}";
+  std::map<std::string, std::string> crowd;
+  for (int i = 0; i < 40; ++i) crowd[tag + std::to_string(i)] = "c" + std::to_string(i);
+  f.h.load(crowd);
+  f.data.insert(crowd.begin(), crowd.end());
+  engine::MoveOptions options;
+  options.batch_keys = 8;
+  int refused = 0;
+  f.h.cluster.setCommandHook(
+      [&](const std::string&, const redis::Command& cmd) -> std::optional<CommandFault> {
+        // MIGRATE host port "" 0 timeout KEYS k1 k2 ...: more than two keys take too long.
+        if (cmd.empty() || cmd[0] != "MIGRATE" || cmd.size() <= 7 + 2) return std::nullopt;
+        ++refused;
+        return CommandFault{Reply::error("IOERR error or timeout reading to target instance")};
+      });
+  engine::MoveCounters counters;
+  Status s = engine::moveSlots(f.moveNode(0), f.moveNode(1), {f.clients[2].get()}, slotRange(0, 99),
+                               options, &counters);
+  ASSERT_TRUE(s.isOk()) << s.toString();
+  EXPECT_GT(refused, 0);
+  EXPECT_EQ(counters.slots_moved, 100);
+  EXPECT_TRUE(holdsExactly(f.h.cluster, f.data));
+}
+
+// A key that cannot be sent even alone with the longer timeout stops the move, named.
+TEST(SlotMover, AKeyThatNeverMovesStopsTheMoveNamingIt) {
+  MoverFixture f(3000);
+  const auto moving = f.keysInSlots(0, 99);
+  ASSERT_FALSE(moving.empty());
+  const std::string big = moving.front();
+  f.h.cluster.setCommandHook(
+      [&](const std::string&, const redis::Command& cmd) -> std::optional<CommandFault> {
+        if (cmd.empty() || cmd[0] != "MIGRATE") return std::nullopt;
+        if (std::find(cmd.begin(), cmd.end(), big) == cmd.end()) return std::nullopt;
+        return CommandFault{Reply::error("IOERR error or timeout reading to target instance")};
+      });
+  engine::MoveCounters counters;
+  Status s = engine::moveSlots(f.moveNode(0), f.moveNode(1), {f.clients[2].get()}, slotRange(0, 99),
+                               {}, &counters);
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("'" + big + "'"), std::string::npos) << s.toString();
+  EXPECT_NE(s.message().find("timeoutSeconds"), std::string::npos) << s.toString();
+  // Nothing is lost: the key is still on the source, every other key on one side.
+  const auto holders = f.h.cluster.keyHolders();
+  for (const auto& [key, value] : f.data) ASSERT_EQ(holders.count(key), 1u) << key;
+  EXPECT_EQ(f.h.cluster.keysOf(f.nodes[0]).count(big), 1u);
 }
 
 }  // namespace
