@@ -34,7 +34,8 @@ std::vector<std::string_view> allReasons() {
           kReasonPasswordRotated,
           kReasonManualFailover,
           kReasonManualFailoverRefused,
-          kReasonKeyConflicts};
+          kReasonKeyConflicts,
+          kReasonInsufficientMemory};
 }
 
 bool isValidReason(std::string_view reason) {

@@ -47,6 +47,8 @@ inline constexpr std::string_view kReasonManualFailover = "ManualFailover";
 inline constexpr std::string_view kReasonManualFailoverRefused = "ManualFailoverRefused";
 // A settle after a failover found keys on both sides (an Event).
 inline constexpr std::string_view kReasonKeyConflicts = "KeyConflicts";
+// A plan's targets lack the memory for the keys it would bring them.
+inline constexpr std::string_view kReasonInsufficientMemory = "InsufficientMemory";
 
 // Every reason above, for tests and for checks that a reason is one of ours.
 std::vector<std::string_view> allReasons();

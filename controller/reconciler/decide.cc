@@ -7,6 +7,7 @@
 #include "api/conditions.h"
 #include "api/validation.h"
 #include "kube/timefmt.h"
+#include "reconciler/capacity.h"
 #include "reconciler/manual_failover.h"
 #include "resources/config_map.h"
 #include "resources/headless_service.h"
@@ -568,6 +569,18 @@ Decision decideCluster(const Snapshot& s, const DecideOptions& options) {
     conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue,
                    api::kReasonOperationFailed, message, kube::EventType::kWarning);
     d.error = plan.status();
+    return d;
+  }
+  const std::string short_of_memory = plan->empty() || !s.live.has_value()
+                                          ? std::string()
+                                          : capacityProblem(*plan, *s.planner_view, s.live->memory);
+  if (!short_of_memory.empty()) {
+    decideStatefulSets(s, shape.statefulset_replicas, d);
+    conditions.set(api::kConditionProgressing, api::ConditionStatus::kFalse,
+                   api::kReasonInsufficientMemory, short_of_memory);
+    conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue,
+                   api::kReasonInsufficientMemory, short_of_memory, kube::EventType::kWarning);
+    d.requeue = options.health_check_interval;
     return d;
   }
   if (!plan->empty()) {

@@ -120,11 +120,15 @@ void readNodeInfo(redis::NodeConnector& connector, bool passwords, LiveObservati
     if (!n.reachable) continue;
     auto client = connector.connect(n.address);
     if (!client.isOk()) continue;
+    // One round trip for every read; the typed reads below are answered from memory.
+    std::vector<redis::Command> reads = {{"INFO", "replication"}, {"INFO", "memory"}};
     if (passwords) {
-      // One round trip for the three reads; the typed reads below are answered from memory.
-      (void)(*client)->pipeline({{"INFO", "replication"},
-                                 {"ACL", "GETUSER", "default"},
-                                 {"CONFIG", "GET", "masterauth"}});
+      reads.push_back({"ACL", "GETUSER", "default"});
+      reads.push_back({"CONFIG", "GET", "masterauth"});
+    }
+    (void)(*client)->pipeline(reads);
+    if (auto memory = (*client)->infoMemory(); memory.isOk()) live->memory[n.address] = *memory;
+    if (passwords) {
       auto hashes = (*client)->aclPasswordHashes("default");
       auto masterauth = (*client)->configGet("masterauth");
       if (hashes.isOk() && masterauth.isOk()) {

@@ -21,6 +21,8 @@ struct LiveObservation {
   std::optional<redis::ClusterInfo> info;  // CLUSTER INFO of one reachable master
   // Every reachable node's CLUSTER NODES, by its "ip:port": whether all nodes agree on roles.
   std::map<std::string, std::vector<redis::ClusterNodeEntry>> views;
+  // INFO memory of every reachable node, by "ip:port": room for the keys a move brings.
+  std::map<std::string, redis::MemoryInfo> memory;
   // Password state of every reachable node, when the cluster has a password.
   std::map<std::string, NodePasswords> passwords;
 };

@@ -388,6 +388,24 @@ Result<ClusterInfo> parseClusterInfo(std::string_view text) {
   return info;
 }
 
+Result<MemoryInfo> parseMemoryInfo(std::string_view text) {
+  constexpr std::string_view kInfoMemory = "INFO memory";
+  MemoryInfo info;
+  bool seen = false;
+  RETURN_IF_ERROR(forEachInfoField(
+      kInfoMemory, text,
+      [&](std::string_view key, std::string_view value, const NumberedLine& line) -> Status {
+        if (key == "used_memory") {
+          seen = true;
+          return assignNumber(kInfoMemory, key, value, line, &info.used_memory);
+        }
+        if (key == "maxmemory") return assignNumber(kInfoMemory, key, value, line, &info.maxmemory);
+        return Status::ok();
+      }));
+  if (!seen) return internalError("INFO memory has no used_memory field");
+  return info;
+}
+
 Result<ReplicationInfo> parseReplicationInfo(std::string_view text) {
   ReplicationInfo info;
   RETURN_IF_ERROR(forEachInfoField(

@@ -88,4 +88,12 @@ struct ReplicationInfo {
 
 Result<ReplicationInfo> parseReplicationInfo(std::string_view text);
 
+// The fields of INFO memory the operator acts on (bytes).
+struct MemoryInfo {
+  int64_t used_memory = 0;
+  int64_t maxmemory = 0;  // 0 = no limit
+};
+
+Result<MemoryInfo> parseMemoryInfo(std::string_view text);
+
 }  // namespace slotkeeper::redis

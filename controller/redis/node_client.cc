@@ -248,6 +248,14 @@ Result<std::string> NodeClient::clusterMyId() {
   return std::move(reply.str);
 }
 
+Result<MemoryInfo> NodeClient::infoMemory() {
+  ASSIGN_OR_RETURN(Reply reply, commandExpecting(*this, {"INFO", "memory"}, Reply::Type::kString,
+                                                 "bulk string"));
+  auto info = parseMemoryInfo(reply.str);
+  if (!info.isOk()) return info.status().withContext(address());
+  return info;
+}
+
 Result<ReplicationInfo> NodeClient::infoReplication() {
   ASSIGN_OR_RETURN(Reply reply, commandExpecting(*this, {"INFO", "replication"},
                                                  Reply::Type::kString, "bulk string"));

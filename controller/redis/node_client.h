@@ -37,6 +37,7 @@ class NodeClient {
   Result<ClusterInfo> clusterInfo();
   Result<std::string> clusterMyId();
   Result<ReplicationInfo> infoReplication();
+  Result<MemoryInfo> infoMemory();
   Result<int64_t> dbSize();
   Status ping();
 

@@ -709,5 +709,27 @@ TEST(DecideManualFailover, WaitsForASyncingReplicaAndForSlotMigrationsKeepingThe
   EXPECT_TRUE(d.annotations_to_remove.empty());
 }
 
+// --- capacity ---
+
+TEST(DecideCapacity, AScaleInIntoMastersWithoutRoomIsRefusedAndMovesNothing) {
+  World w(3, 0, 4);  // four masters live, three wanted: the fourth is drained into the others
+  const int64_t mib = 1024 * 1024;
+  for (const auto& n : w.snap.live->cluster.nodes) {
+    w.snap.live->memory[n.address] = {900 * mib, 1024 * mib};
+  }
+  Decision d = decide(w.snap, w.options);
+  EXPECT_FALSE(d.topology.has_value());
+  EXPECT_EQ(condition(d, "Degraded").reason, "InsufficientMemory");
+  EXPECT_NE(condition(d, "Degraded").message.find("maxmemory"), std::string::npos);
+  EXPECT_TRUE(hasEvent(d, "InsufficientMemory"));
+
+  // With room (or no limit) the same scale-in runs.
+  for (auto& [address, m] : w.snap.live->memory) m.maxmemory = 4096 * mib;
+  d = decide(w.snap, w.options);
+  ASSERT_TRUE(d.topology.has_value());
+  w.snap.live->memory.clear();
+  EXPECT_TRUE(decide(w.snap, w.options).topology.has_value());
+}
+
 }  // namespace
 }  // namespace slotkeeper::reconciler

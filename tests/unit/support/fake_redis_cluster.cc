@@ -812,6 +812,14 @@ struct FakeRedisCluster::State {
         section == "EVERYTHING") {
       return Reply::string(renderReplication(n));
     }
+    if (section == "MEMORY") {
+      // A model: 100 bytes per key; maxmemory as set by CONFIG SET (plain bytes).
+      const Node& me = node(n);
+      auto max = me.config.find("maxmemory");
+      return Reply::string("# Memory\r\nused_memory:" + std::to_string(me.key_count * 100) +
+                           "\r\nmaxmemory:" + (max == me.config.end() ? "0" : max->second) +
+                           "\r\n");
+    }
     if (section == "KEYSPACE") {
       const int64_t keys = node(n).key_count;
       return Reply::string(keys == 0 ? "# Keyspace\r\n"
