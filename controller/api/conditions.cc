@@ -35,7 +35,9 @@ std::vector<std::string_view> allReasons() {
           kReasonManualFailover,
           kReasonManualFailoverRefused,
           kReasonKeyConflicts,
-          kReasonInsufficientMemory};
+          kReasonInsufficientMemory,
+          kReasonAuthenticationFailed,
+          kReasonNodesLoading};
 }
 
 bool isValidReason(std::string_view reason) {

@@ -37,12 +37,29 @@ Status readReachableNode(redis::NodeClient& client, ObservedNode* node,
   return Status::ok();
 }
 
-// What peers say about a node we could not reach ourselves.
-void fillFromPeerView(const ClusterNodeEntry& entry, ObservedNode* node) {
-  node->id = entry.id;
-  node->is_master = !entry.replica;
-  node->master_id = entry.master_id;
-  node->slots = SlotSet::fromRanges(entry.slots);
+// What peers say about a node we could not reach ourselves. Every peer's word counts: the slots
+// are those any of them gives it (never fewer than it may hold, so none is reassigned from one
+// stale view), and disagreement is recorded for the planner to refuse to act on.
+void fillFromPeerViews(const std::vector<ClusterNodeEntry>& entries, ObservedNode* node) {
+  const ClusterNodeEntry& first = entries.front();
+  node->id = first.id;
+  node->is_master = !first.replica;
+  node->master_id = first.master_id;
+  node->slots = SlotSet::fromRanges(first.slots);
+  for (const auto& e : entries) {
+    const SlotSet slots = SlotSet::fromRanges(e.slots);
+    if (e.replica != first.replica || !(slots == node->slots)) node->peer_views_disagree = true;
+    node->slots = node->slots | slots;
+    if (!e.replica) node->is_master = true;
+  }
+}
+
+ObservedNode::Unreachable classify(const Status& failure) {
+  if (failure.code() == StatusCode::kUnauthenticated) return ObservedNode::Unreachable::kAuth;
+  if (failure.message().find("LOADING") != std::string::npos) {
+    return ObservedNode::Unreachable::kLoading;
+  }
+  return ObservedNode::Unreachable::kDown;
 }
 
 }  // namespace
@@ -64,7 +81,7 @@ Result<topology::ObservedCluster> observeCluster(
   std::deque<std::string> pending(addresses.begin(), addresses.end());
   std::set<std::string> seen;
   // Peer entries by id, to describe nodes we cannot reach and to find failed flags.
-  std::map<std::string, ClusterNodeEntry> peer_view;
+  std::map<std::string, std::vector<ClusterNodeEntry>> peer_views;
   std::set<std::string> failed_ids;
 
   while (!pending.empty()) {
@@ -82,11 +99,12 @@ Result<topology::ObservedCluster> observeCluster(
     if (!read.isOk()) {
       log::debug("node unreachable", {{"node", address}, {"error", read.toString()}});
       node.reachable = false;
+      node.unreachable = classify(read);
     }
     for (const auto& e : entries) {
       if (e.myself || e.handshake || e.noaddr || e.ip.empty()) continue;
       if (e.fail) failed_ids.insert(e.id);
-      peer_view.emplace(e.id, e);
+      peer_views[e.id].push_back(e);
       pending.push_back(e.address());
     }
     cluster.nodes.push_back(std::move(node));
@@ -94,8 +112,12 @@ Result<topology::ObservedCluster> observeCluster(
 
   for (auto& node : cluster.nodes) {
     if (!node.reachable) {
-      for (const auto& [id, entry] : peer_view) {
-        if (entry.address() == node.address) fillFromPeerView(entry, &node);
+      for (const auto& [id, entries] : peer_views) {
+        std::vector<ClusterNodeEntry> here;
+        for (const auto& e : entries) {
+          if (e.address() == node.address) here.push_back(e);
+        }
+        if (!here.empty()) fillFromPeerViews(here, &node);
       }
     }
     node.marked_failed = failed_ids.count(node.id) > 0;

@@ -472,8 +472,44 @@ PlanSummary summarizePlan(const topology::Plan& plan) {
 
 Decision decideCluster(const Snapshot& s, const DecideOptions& options);
 
+namespace {
+
+// Pods whose node refused the operator (AUTH) or is loading its data set: neither is "down",
+// and each needs a different answer, so each has its own reason, over whatever else the pass
+// decided about Degraded.
+void decideUnreadableNodes(const Snapshot& s, Decision& d) {
+  // Without the Secret, refusals are expected; SecretUnavailable says why.
+  if (!s.live.has_value() || s.secret.kind == SecretRead::Kind::kUnavailable) return;
+  std::vector<std::string> auth, loading;
+  for (const auto& p : s.pods) {
+    for (const auto& n : s.live->cluster.nodes) {
+      if (n.address != p.address() || n.reachable) continue;
+      if (n.unreachable == topology::ObservedNode::Unreachable::kAuth) auth.push_back(p.name);
+      if (n.unreachable == topology::ObservedNode::Unreachable::kLoading) {
+        loading.push_back(p.name);
+      }
+    }
+  }
+  Conditions conditions(s, d);
+  if (!auth.empty()) {
+    conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue,
+                   api::kReasonAuthenticationFailed,
+                   "pods " + joinNames(auth) +
+                       " refuse the operator's password; check the Secret named by "
+                       "spec.passwordSecret against the password the pods run with",
+                   kube::EventType::kWarning);
+  } else if (!loading.empty()) {
+    conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue, api::kReasonNodesLoading,
+                   "pods " + joinNames(loading) +
+                       " are loading their data set into memory; they serve once it is loaded");
+  }
+}
+
+}  // namespace
+
 Decision decide(const Snapshot& s, const DecideOptions& options) {
   Decision d = decideCluster(s, options);
+  decideUnreadableNodes(s, d);
   // While the old password's grace period runs, look again when it ends.
   if (d.password_rotation.has_value() &&
       d.password_rotation->step == PasswordRotation::Step::kWaitGrace) {

@@ -122,6 +122,18 @@ Status checkDrainsReachable(const ClusterView& view) {
 
 // Two masters claiming one slot (a stale view after a failover, outside any migration): the
 // planner cannot know whose keys are current, so it waits for gossip to settle it.
+// An unreachable node whose peers disagree about its slots or role: forgetting it or giving its
+// slots to another master on one peer's word could split the cluster's brain.
+Status checkPeerViewsAgree(const ClusterView& view) {
+  for (const auto& node : view.nodes) {
+    if (node.observed.reachable || !node.observed.peer_views_disagree) continue;
+    return failedPrecondition("the members disagree about unreachable node " + nodeName(node) +
+                              " (its slots or role); nothing is forgotten or reassigned until "
+                              "it answers or their views agree");
+  }
+  return Status::ok();
+}
+
 Status checkSingleOwnerPerSlot(const ClusterView& view) {
   std::vector<int> owner(kSlotCount, -1);
   for (size_t i = 0; i < view.nodes.size(); ++i) {
@@ -401,6 +413,7 @@ Result<Plan> makePlan(const ObservedCluster& observed, const DesiredShape& desir
   // While a slot is open nothing else may run: every other step assumes one owner per slot.
   if (hasOpenSlots(view)) return planOpenSlots(view, choice);
   RETURN_IF_ERROR(checkDrainsReachable(view));
+  RETURN_IF_ERROR(checkPeerViewsAgree(view));
   RETURN_IF_ERROR(checkSingleOwnerPerSlot(view));
   RETURN_IF_ERROR(checkNoOrphanKeys(view, choice));
   return planConvergence(view, choice, desired);

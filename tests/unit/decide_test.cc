@@ -731,5 +731,27 @@ TEST(DecideCapacity, AScaleInIntoMastersWithoutRoomIsRefusedAndMovesNothing) {
   EXPECT_TRUE(decide(w.snap, w.options).topology.has_value());
 }
 
+// --- nodes that answer but cannot be read ---
+
+TEST(DecideUnreadable, ARefusedPasswordAndALoadingNodeHaveReasonsOfTheirOwn) {
+  World w(3, 1);
+  auto& node = w.snap.live->cluster.nodes[1];  // rc-shard-0-1
+  node.reachable = false;
+  node.unreachable = topology::ObservedNode::Unreachable::kAuth;
+  Decision d = decide(w.snap, w.options);
+  EXPECT_EQ(condition(d, "Degraded").reason, "AuthenticationFailed");
+  EXPECT_NE(condition(d, "Degraded").message.find("rc-shard-0-1"), std::string::npos);
+  EXPECT_TRUE(hasEvent(d, "AuthenticationFailed"));
+
+  node.unreachable = topology::ObservedNode::Unreachable::kLoading;
+  d = decide(w.snap, w.options);
+  EXPECT_EQ(condition(d, "Degraded").reason, "NodesLoading");
+
+  node.unreachable = topology::ObservedNode::Unreachable::kDown;
+  d = decide(w.snap, w.options);
+  EXPECT_NE(condition(d, "Degraded").reason, "NodesLoading");
+  EXPECT_NE(condition(d, "Degraded").reason, "AuthenticationFailed");
+}
+
 }  // namespace
 }  // namespace slotkeeper::reconciler

@@ -53,6 +53,10 @@ class Node {
     node_.marked_failed = true;
     return *this;
   }
+  Node& disputed() {  // its peers disagree about it
+    node_.peer_views_disagree = true;
+    return *this;
+  }
   Node& migrating(int slot, int to) {
     node_.open_slots.push_back({slot, redis::OpenSlot::Kind::kMigrating, idOf(to)});
     return *this;
@@ -642,6 +646,12 @@ std::vector<PlanCase> planCases() {
                           cluster({}, {Node(7000), Node(7001).keys(1), Node(7002)}),
                           shape(3, 0, ports(7000, 7002)), StatusCode::kFailedPrecondition,
                           "holds 1 key"));
+  // One peer's stale view says the unreachable node holds nothing: neither forget it nor give
+  // its slots away on that word.
+  cases.push_back(refused("refuses to forget an unreachable node its peers disagree about",
+                          cluster(plus(evenThree(), {Node(7003).unreachable().disputed()})),
+                          shape(3, 0, ports(7000, 7002)), StatusCode::kFailedPrecondition,
+                          "the members disagree about unreachable node 127.0.0.1:7003"));
   cases.push_back(
       refused("refuses to settle an open slot whose owner is unreachable",
               cluster({Node(7000).slots("0-5461").unreachable(), Node(7001).slots("5462-10922"),
