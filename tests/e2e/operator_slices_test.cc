@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "e2e/support/cluster_reads.h"
 #include "e2e/support/control_plane.h"
 #include "e2e/support/operator_env.h"
 
@@ -25,83 +26,10 @@ using nlohmann::json;
 // machine, while each slice still ends after one or two waves.
 constexpr const char* kSlowMigration = "move.keys-batch=delay:";
 
-// Sets an environment variable for the operators this test starts, and clears it after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() { unsetenv(name_); }
-
- private:
-  const char* name_;
-};
-
 std::string clusterYaml(const std::string& name, int masters) {
   return "apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\nmetadata:\n  name: " +
          name + "\nspec:\n  masters: " + std::to_string(masters) +
          "\n  replicasPerMaster: 0\n  migration:\n    batchKeys: 1000\n";
-}
-
-std::vector<std::string> masterIps(OperatorEnv& env, const std::string& cluster) {
-  std::vector<std::string> out;
-  for (const auto& [pod, ip] : env.podIps(cluster)) {
-    auto nodes = env.clusterNodesAt(ip);
-    if (!nodes.isOk()) continue;
-    for (const auto& n : *nodes) {
-      if (n.myself && n.master) out.push_back(ip);
-    }
-  }
-  return out;
-}
-
-int64_t countKeys(OperatorEnv& env, const std::string& cluster) {
-  int64_t keys = 0;
-  for (const auto& ip : masterIps(env, cluster)) {
-    keys += std::atoll(runShell("redis-cli -h " + ip + " -p 6379 DBSIZE").output.c_str());
-  }
-  return keys;
-}
-
-int openSlots(OperatorEnv& env, const std::string& cluster) {
-  int open = 0;
-  for (const auto& [pod, ip] : env.podIps(cluster)) {
-    auto nodes = env.clusterNodesAt(ip);
-    if (!nodes.isOk()) continue;
-    for (const auto& n : *nodes) {
-      if (n.myself) open += static_cast<int>(n.open_slots.size());
-    }
-  }
-  return open;
-}
-
-// Writes the go-redis load generator's 20,000 keys (no hash tags: they spread over every
-// slot, so every wave of a move carries keys) and returns how many keys the masters hold.
-int64_t loadKeys(OperatorEnv& env, const std::string& cluster) {
-  std::vector<std::string> seeds;
-  for (const auto& [pod, ip] : env.podIps(cluster)) seeds.push_back(ip + ":6379");
-  LoadGenerator load;
-  Status started = load.start(seeds, env.workDir());
-  EXPECT_TRUE(started.isOk()) << started.toString();
-  Status written = load.waitForWrites(20000, 180s);
-  EXPECT_TRUE(written.isOk()) << written.toString();
-  auto summary = load.finish();
-  EXPECT_TRUE(summary.isOk()) << summary.status().toString();
-  if (summary.isOk()) {
-    EXPECT_EQ(loadProblems(*summary, 20000), "") << summary->dump();
-  }
-  return countKeys(env, cluster);
-}
-
-json operation(OperatorEnv& env, const std::string& cluster) {
-  auto rc = env.getJson("rediscluster " + cluster);
-  if (!rc.isOk()) return nullptr;
-  return rc->value("status", json::object()).value("operation", json());
-}
-
-int64_t slotsMoved(OperatorEnv& env, const std::string& cluster) {
-  json op = operation(env, cluster);
-  return op.is_object() ? op.value("slotsMoved", int64_t{0}) : -1;
 }
 
 bool hasStatefulSets(OperatorEnv& env, const std::string& cluster) {
