@@ -302,6 +302,7 @@ Status LoadGenerator::start(const std::vector<std::string>& seeds, const std::st
     return unavailable("loadgen build printed no runnable binary: " + built.output);
   }
   stop_file_ = work_dir + "/loadgen.stop";
+  std::remove(stop_file_.c_str());  // left by an earlier run in the same directory
   out_file_ = work_dir + "/loadgen.json";
   log_file_ = work_dir + "/loadgen.log";
   std::string addrs;
