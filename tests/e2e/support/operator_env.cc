@@ -302,9 +302,11 @@ Status LoadGenerator::start(const std::vector<std::string>& seeds, const std::st
     return unavailable("loadgen build printed no runnable binary: " + built.output);
   }
   stop_file_ = work_dir + "/loadgen.stop";
-  std::remove(stop_file_.c_str());  // left by an earlier run in the same directory
   out_file_ = work_dir + "/loadgen.json";
   log_file_ = work_dir + "/loadgen.log";
+  // Left by an earlier run in the same directory: its stop file would end this one at once, and
+  // its progress lines would be read as this one's.
+  for (const auto* file : {&stop_file_, &out_file_, &log_file_}) std::remove(file->c_str());
   std::string addrs;
   for (const auto& s : seeds) addrs += (addrs.empty() ? "" : ",") + s;
   // Progress lines twice a second are what writesAcked() reads.
