@@ -4,11 +4,13 @@
 # source, CLIENT PAUSE of the target, SIGSTOP of a source past the node timeout, SIGKILL of the
 # target's redis, SIGKILL of the operator), then checks convergence, open slots, the key count
 # and `redis-cli --cluster check`. Prints one table row per trial and a summary per fault.
-# Usage: scripts/chaos.sh [trials] [seed]        (about 2 minutes per trial)
+# Usage: scripts/chaos.sh [trials] [seed] [fault]   (about 2 minutes per trial; fault: one of
+#   failover-source pause-target stop-source kill-target kill-operator for every trial)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trials=${1:-10}
 seed=${2:-1}
+if [[ -n "${3:-}" ]]; then export SK_CHAOS_FAULT=$3; fi
 bash scripts/build.sh build >/dev/null
 bash tests/k8s/build-tools.sh >/dev/null
 log=$(mktemp /tmp/slotkeeper-chaos.XXXXXX)

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "engine/observer.h"
 
 namespace slotkeeper::engine {
 namespace {
@@ -289,6 +290,28 @@ Status Executor::runMoves(const std::vector<topology::MoveSlotsStep>& moves) {
   return first_error;
 }
 
+// After a failover of a move's source, the importing node may see the slot with no owner: it
+// skipped the promoted master's claim (it was importing the slot) and dropped the demoted
+// source's. It then refuses RESTORE-ASKING ("Hash slot not served"), so before keys move it is
+// told which node holds the slot now; its importing marker stays.
+Status Executor::pointUnboundSlotsAtHolder(NodeClient& owner, const topology::SettleSlotStep& first,
+                                           const std::vector<int>& slots) {
+  if (!first.finish || first.takeover_holders.empty()) return Status::ok();
+  ASSIGN_OR_RETURN(auto view, owner.clusterNodes());
+  const std::vector<std::string> owners = slotOwnersFrom(view);
+  std::vector<int> unbound;
+  for (int s : slots) {
+    if (owners[static_cast<size_t>(s)].empty()) unbound.push_back(s);
+  }
+  if (unbound.empty()) return Status::ok();
+  ASSIGN_OR_RETURN(NodeClient * holder, clientFor(first.takeover_holders.front()));
+  ASSIGN_OR_RETURN(auto holder_me, readMyself(*holder));
+  RETURN_IF_ERROR(checkWriteFence(options_.move));
+  log::warn("open slots without an owner on the importing node; pointing them at their holder",
+            {{"slots", unbound.size()}, {"owner", owner.address()}, {"holder", holder->address()}});
+  return owner.clusterSetSlotsNode(unbound, holder_me.id);
+}
+
 Status Executor::settleSlots(const std::vector<topology::SettleSlotStep>& batch) {
   const topology::SettleSlotStep& first = batch.front();
   std::vector<int> slots;
@@ -302,6 +325,7 @@ Status Executor::settleSlots(const std::vector<topology::SettleSlotStep>& batch)
   // Finishing a move: the holder is the old source, whose copy of a key kept serving writes,
   // so it wins a conflict. Rolling back: only byte-identical copies may be replaced.
   BusyKeyPolicy policy = first.finish ? BusyKeyPolicy::kSourceWins : BusyKeyPolicy::kReplaceIfEqual;
+  RETURN_IF_ERROR(pointUnboundSlotsAtHolder(*owner, first, slots));
   std::vector<NodeClient*> holders;
   for (const auto& holder_address : first.key_holders) {
     ASSIGN_OR_RETURN(NodeClient * holder, clientFor(holder_address));

@@ -56,6 +56,8 @@ class Executor {
  private:
   Status runStep(const topology::Step& step);
   Status runMoves(const std::vector<topology::MoveSlotsStep>& moves);
+  Status pointUnboundSlotsAtHolder(redis::NodeClient& owner, const topology::SettleSlotStep& first,
+                                   const std::vector<int>& slots);
   Status settleSlots(const std::vector<topology::SettleSlotStep>& batch);
   Status meet(const topology::MeetStep& step);
   Status assignSlots(const topology::AssignSlotsStep& step);

@@ -228,8 +228,11 @@ TEST(OperatorChaosTrials, RandomFaultsDuringRebalances) {
   ASSERT_TRUE(env.start(4).isOk());
   std::mt19937 rng(seed);
   const auto faults = allFaults();
+  const char* only = std::getenv("SK_CHAOS_FAULT");  // one fault for every trial
   for (int i = 0; i < trials; ++i) {
-    const Fault& fault = faults[std::uniform_int_distribution<size_t>(0, faults.size() - 1)(rng)];
+    const Fault& fault =
+        only != nullptr ? faultNamed(only)
+                        : faults[std::uniform_int_distribution<size_t>(0, faults.size() - 1)(rng)];
     const std::string cluster = "chaos" + std::to_string(i);
     expectSurvived(runTrial(env, cluster, fault, rng), env);
     env.kubectl("delete rediscluster " + cluster + " --wait=true --timeout=120s");
