@@ -60,7 +60,6 @@ struct RolloutStep {
   std::vector<FailoverRequest> failovers;
   std::vector<std::string> waiting;  // what the roll waits for before its next step
   std::vector<std::string> blocked;  // shards that cannot be rolled, and why
-  bool acting() const { return !restarts.empty() || !failovers.empty(); }
 };
 
 // A graceful failover of a healthy shard to the eligible replica furthest along the replication

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "e2e/support/cluster_reads.h"
 #include "e2e/support/control_plane.h"
 #include "e2e/support/operator_env.h"
 
@@ -77,19 +78,6 @@ std::vector<std::string> events(OperatorEnv& env, const std::string& cluster,
   std::sort(timed.begin(), timed.end());
   std::vector<std::string> out;
   for (auto& [when, text] : timed) out.push_back(std::move(text));
-  return out;
-}
-
-// The pods that are masters now, by the nodes' own word.
-std::set<std::string> masterPods(OperatorEnv& env, const std::string& cluster) {
-  std::set<std::string> out;
-  for (const auto& [pod, ip] : env.podIps(cluster)) {
-    auto view = env.clusterNodesAt(ip);
-    if (!view.isOk()) continue;
-    for (const auto& n : *view) {
-      if (n.myself && n.master) out.insert(pod);
-    }
-  }
   return out;
 }
 

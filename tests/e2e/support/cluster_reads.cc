@@ -16,15 +16,27 @@ ScopedEnv::ScopedEnv(const char* name, const std::string& value) : name_(name) {
 
 ScopedEnv::~ScopedEnv() { unsetenv(name_); }
 
-std::vector<std::string> masterIps(OperatorEnv& env, const std::string& cluster) {
-  std::vector<std::string> out;
+std::map<std::string, std::string> masterPodIps(OperatorEnv& env, const std::string& cluster) {
+  std::map<std::string, std::string> out;
   for (const auto& [pod, ip] : env.podIps(cluster)) {
     auto nodes = env.clusterNodesAt(ip);
     if (!nodes.isOk()) continue;
     for (const auto& n : *nodes) {
-      if (n.myself && n.master) out.push_back(ip);
+      if (n.myself && n.master) out[pod] = ip;
     }
   }
+  return out;
+}
+
+std::set<std::string> masterPods(OperatorEnv& env, const std::string& cluster) {
+  std::set<std::string> out;
+  for (const auto& [pod, ip] : masterPodIps(env, cluster)) out.insert(pod);
+  return out;
+}
+
+std::vector<std::string> masterIps(OperatorEnv& env, const std::string& cluster) {
+  std::vector<std::string> out;
+  for (const auto& [pod, ip] : masterPodIps(env, cluster)) out.push_back(ip);
   return out;
 }
 

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,7 +22,9 @@ class ScopedEnv {
   const char* name_;
 };
 
-// IPs of the cluster's pods that call themselves master.
+// The cluster's pods that call themselves master, by name, and their IPs.
+std::map<std::string, std::string> masterPodIps(OperatorEnv& env, const std::string& cluster);
+std::set<std::string> masterPods(OperatorEnv& env, const std::string& cluster);
 std::vector<std::string> masterIps(OperatorEnv& env, const std::string& cluster);
 // Keys held by the masters (DBSIZE summed): a lost or duplicated key changes it.
 int64_t countKeys(OperatorEnv& env, const std::string& cluster);
