@@ -114,8 +114,9 @@ int main(int argc, char** argv) {
   reconciler::ClusterReconciler reconciler(
       kube_port, redis_port, clock, options,
       [&metrics](const api::RedisCluster& c, const api::RedisClusterStatus& s, int64_t slots,
-                 int64_t keys,
-                 bool in_progress) { metrics.observeCluster(c, s, slots, keys, in_progress); });
+                 int64_t keys, int64_t conflicts, bool in_progress) {
+        metrics.observeCluster(c, s, slots, keys, conflicts, in_progress);
+      });
 
   reconciler.setGoneObserver([&metrics](const std::string& ns, const std::string& name) {
     metrics.forgetCluster(ns, name);

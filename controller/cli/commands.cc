@@ -100,6 +100,12 @@ int runApply(const CliArgs& args, redis::NodeConnector& connector) {
   std::printf("converged: %d masters x %d replicas; %lld slots and %lld keys moved in %.2fs\n",
               args.masters, args.replicas, static_cast<long long>(report->slots_moved),
               static_cast<long long>(report->keys_moved), seconds);
+  if (report->key_conflicts > 0) {
+    std::printf(
+        "%lld key(s) were on both sides of a move with different values (a failover "
+        "mid-move); the copies of the node that kept serving them were kept\n",
+        static_cast<long long>(report->key_conflicts));
+  }
   return 0;
 }
 

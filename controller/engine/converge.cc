@@ -31,6 +31,7 @@ Result<ConvergeReport> converge(redis::NodeConnector& connector, Clock& clock,
     if (plan.empty()) {
       report.slots_moved = executor.slotsMoved();
       report.keys_moved = executor.keysMoved();
+      report.key_conflicts = executor.keyConflicts();
       return report;
     }
     log::info("plan", {{"round", round}, {"steps", plan.steps.size()}});

@@ -26,6 +26,7 @@ struct ConvergeReport {
   int steps_executed = 0;
   int64_t slots_moved = 0;
   int64_t keys_moved = 0;
+  int64_t key_conflicts = 0;  // keys on both sides with different values; the holder's kept
 };
 
 // Observes every desired node (and every member they know), for the planner.

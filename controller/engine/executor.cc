@@ -312,6 +312,27 @@ Status Executor::pointUnboundSlotsAtHolder(NodeClient& owner, const topology::Se
   return owner.clusterSetSlotsNode(unbound, holder_me.id);
 }
 
+// A master promoted in the middle of a move has no MIGRATING marker: for a key that already
+// moved it answers "no such key" and a write creates a second copy. Marking the slots MIGRATING
+// to the owner again before its keys move makes it send clients there with ASK for every key it
+// lacks, as the old source did. Only the clients' view depends on it, so a refusal (the holder
+// stopped claiming the slot meanwhile) is logged and the settle goes on.
+Status Executor::remarkTakeoverHolder(NodeClient& holder, const topology::SettleSlotStep& first,
+                                      const std::string& holder_address,
+                                      const std::string& owner_id, const std::vector<int>& slots) {
+  const bool took_over =
+      std::count(first.takeover_holders.begin(), first.takeover_holders.end(), holder_address) > 0;
+  if (!first.finish || !took_over) return Status::ok();
+  RETURN_IF_ERROR(checkWriteFence(options_.move));
+  Status marked = holder.clusterSetSlotsMigrating(slots, owner_id);
+  log::info("marked open slots MIGRATING again on the master promoted mid-move",
+            {{"holder", holder_address},
+             {"slots", slots.size()},
+             {"from", slots.front()},
+             {"result", marked.isOk() ? std::string("ok") : marked.toString()}});
+  return Status::ok();
+}
+
 Status Executor::settleSlots(const std::vector<topology::SettleSlotStep>& batch) {
   const topology::SettleSlotStep& first = batch.front();
   std::vector<int> slots;
@@ -322,19 +343,17 @@ Status Executor::settleSlots(const std::vector<topology::SettleSlotStep>& batch)
   ASSIGN_OR_RETURN(auto owner_me, readMyself(*owner));
   RETURN_IF_ERROR(checkWriteFence(options_.move));
   RETURN_IF_ERROR(expectNodeId(owner_me, first.owner_id, first.owner_address));
-  // Finishing a move: the holder is the old source, whose copy of a key kept serving writes,
-  // so it wins a conflict. Rolling back: only byte-identical copies may be replaced.
-  BusyKeyPolicy policy = first.finish ? BusyKeyPolicy::kSourceWins : BusyKeyPolicy::kReplaceIfEqual;
+  // Finishing a move: the holder (the old source, or the master promoted in its place) is the
+  // copy that kept serving writes, so it wins a conflict. Rolling back: only byte-identical
+  // copies may be replaced.
+  BusyKeyPolicy policy = first.finish ? BusyKeyPolicy::kHolderWins : BusyKeyPolicy::kReplaceIfEqual;
   RETURN_IF_ERROR(pointUnboundSlotsAtHolder(*owner, first, slots));
   std::vector<NodeClient*> holders;
   for (const auto& holder_address : first.key_holders) {
     ASSIGN_OR_RETURN(NodeClient * holder, clientFor(holder_address));
     holders.push_back(holder);
-    const bool took_over =
-        std::count(first.takeover_holders.begin(), first.takeover_holders.end(), holder_address);
-    RETURN_IF_ERROR(migrateSlotKeys(*holder, *owner, slots, options_.move,
-                                    took_over ? BusyKeyPolicy::kDestinationWins : policy,
-                                    &counters_));
+    RETURN_IF_ERROR(remarkTakeoverHolder(*holder, first, holder_address, owner_me.id, slots));
+    RETURN_IF_ERROR(migrateSlotKeys(*holder, *owner, slots, options_.move, policy, &counters_));
     // SETSLOT NODE on a node that does not own the slot succeeds even if it still holds keys
     // there, which would strand them; so emptiness is checked before ownership is settled.
     ASSIGN_OR_RETURN(auto left, holder->clusterCountKeysInSlots(slots));

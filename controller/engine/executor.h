@@ -58,6 +58,9 @@ class Executor {
   Status runMoves(const std::vector<topology::MoveSlotsStep>& moves);
   Status pointUnboundSlotsAtHolder(redis::NodeClient& owner, const topology::SettleSlotStep& first,
                                    const std::vector<int>& slots);
+  Status remarkTakeoverHolder(redis::NodeClient& holder, const topology::SettleSlotStep& first,
+                              const std::string& holder_address, const std::string& owner_id,
+                              const std::vector<int>& slots);
   Status settleSlots(const std::vector<topology::SettleSlotStep>& batch);
   Status meet(const topology::MeetStep& step);
   Status assignSlots(const topology::AssignSlotsStep& step);

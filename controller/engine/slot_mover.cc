@@ -72,50 +72,31 @@ bool isRetryableMigrateError(const Reply& r) {
   return r.isErrorWithPrefix("ASK") || r.isErrorWithPrefix("TRYAGAIN");
 }
 
-// Decides whether keys that already exist on the destination may be overwritten there.
-Status checkBusyKeys(NodeClient& holder, NodeClient& destination,
-                     const std::vector<std::string>& keys, BusyKeyPolicy policy, int slot) {
-  if (policy == BusyKeyPolicy::kSourceWins) return Status::ok();
-  ASSIGN_OR_RETURN(auto source_values, holder.dumpKeys(keys));
-  ASSIGN_OR_RETURN(auto dest_values, destination.dumpKeys(keys));
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (!dest_values[i].has_value() || !source_values[i].has_value()) continue;
-    if (*dest_values[i] != *source_values[i]) {
-      return failedPrecondition("slot " + std::to_string(slot) + ": key '" + keys[i] +
-                                "' exists on both " + holder.address() + " and " +
-                                destination.address() +
-                                " with different values; refusing to overwrite either");
-    }
-  }
-  return Status::ok();
-}
-
-// kDestinationWins: the keys of a refused batch that the destination has are deleted from the
-// holder (the destination's copy stays); the rest move on the next round.
-Status dropKeysTheDestinationHas(NodeClient& holder, NodeClient& destination,
-                                 const std::vector<std::string>& keys, const MoveOptions& options,
-                                 int slot, MoveCounters* counters) {
-  // A refused batch still moved its other keys (MIGRATE deletes each key the target took).
+// Keys of a batch refused with BUSYKEY that exist on both sides with different values. Under
+// kReplaceIfEqual any such key stops the move; under kHolderWins they are counted as conflicts
+// and the caller replaces the destination's copies.
+Status resolveBusyKeys(NodeClient& holder, NodeClient& destination,
+                       const std::vector<std::string>& keys, BusyKeyPolicy policy, int slot,
+                       MoveCounters* counters) {
   ASSIGN_OR_RETURN(auto held, holder.dumpKeys(keys));
   ASSIGN_OR_RETURN(auto dest_values, destination.dumpKeys(keys));
-  std::vector<Command> deletes;
+  std::vector<std::string> differing;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (held[i].has_value() && dest_values[i].has_value()) deletes.push_back({"DEL", keys[i]});
+    if (!dest_values[i].has_value() || !held[i].has_value()) continue;
+    if (*dest_values[i] != *held[i]) differing.push_back(keys[i]);
   }
-  if (deletes.empty()) return Status::ok();
-  RETURN_IF_ERROR(checkWriteFence(options));
-  ASSIGN_OR_RETURN(auto replies, holder.pipeline(deletes));
-  for (size_t i = 0; i < replies.size(); ++i) {
-    if (replies[i].isError()) {
-      return failedPrecondition("DEL " + deletes[i][1] + " on " + holder.address() + ": " +
-                                replies[i].str);
-    }
+  if (differing.empty()) return Status::ok();
+  if (policy == BusyKeyPolicy::kReplaceIfEqual) {
+    return failedPrecondition("slot " + std::to_string(slot) + ": key '" + differing.front() +
+                              "' exists on both " + holder.address() + " and " +
+                              destination.address() +
+                              " with different values; refusing to overwrite either");
   }
-  counters->key_conflicts += static_cast<int64_t>(deletes.size());
-  log::warn("keys on both sides after a failover; kept the destination's copies",
+  counters->key_conflicts += static_cast<int64_t>(differing.size());
+  log::warn("keys on both sides with different values; the holder's copies replace the others",
             {{"slot", slot},
-             {"keys", deletes.size()},
-             {"first_key", deletes.front()[1]},
+             {"keys", differing.size()},
+             {"first_key", differing.front()},
              {"holder", holder.address()},
              {"destination", destination.address()}});
   return Status::ok();
@@ -216,17 +197,12 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
       still_busy->push_back(slot);
       continue;
     }
-    if (isBusyKeyError(r) && policy == BusyKeyPolicy::kDestinationWins) {
-      RETURN_IF_ERROR(
-          dropKeysTheDestinationHas(holder, destination, migrate_keys[i], options, slot, counters));
-      still_busy->push_back(slot);
-      continue;
-    }
     if (isBusyKeyError(r)) {
-      RETURN_IF_ERROR(checkBusyKeys(holder, destination, migrate_keys[i], policy, slot));
+      RETURN_IF_ERROR(
+          resolveBusyKeys(holder, destination, migrate_keys[i], policy, slot, counters));
       RETURN_IF_ERROR(checkWriteFence(options));
-      log::warn(
-          "keys already on destination; replacing identical or stale copies",
+      log::info(
+          "keys already on destination; replacing them with the holder's copies",
           {{"slot", slot}, {"source", holder.address()}, {"destination", destination.address()}});
       ASSIGN_OR_RETURN(
           auto again,
@@ -309,7 +285,7 @@ Status moveSlots(const MoveNode& source, const MoveNode& target,
     RETURN_IF_ERROR(source.client->clusterSetSlotsMigrating(wave, target.id));
     failpoint("move.slots-opened");
     RETURN_IF_ERROR(migrateSlotKeys(*source.client, *target.client, wave, options,
-                                    BusyKeyPolicy::kReplaceIfEqual, counters));
+                                    BusyKeyPolicy::kHolderWins, counters));
     RETURN_IF_ERROR(checkWriteFence(options));
     RETURN_IF_ERROR(assignSlotsEverywhere(target, others, wave));
     counters->slots_moved += static_cast<int64_t>(wave.size());

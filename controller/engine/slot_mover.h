@@ -44,14 +44,17 @@ struct MoveNode {
   std::string id;
 };
 
-// When keys that exist on both sides may be overwritten on the destination.
+// What happens to a key that exists on both sides of a transfer (MIGRATE answers BUSYKEY).
 enum class BusyKeyPolicy {
-  kReplaceIfEqual,  // normal moves: REPLACE only when both values are byte-identical
-  kSourceWins,      // repairing a move forward: the source still served writes for that key
-  // Repairing a move forward from a node that took the slot over by a failover: its copy may be
-  // one the old source had already migrated, so the destination's copy stays and the holder's
-  // is deleted (counted in MoveCounters::key_conflicts).
-  kDestinationWins,
+  // Moving forward (a move, or finishing an open one): the holder's copy replaces the
+  // destination's. While a slot is MIGRATING the holder keeps serving every key it has and sends
+  // clients to the destination only for keys it lacks, so the destination's copy is a leftover
+  // of a transfer whose reply was lost, at best as new. After a failover the holder is the
+  // promoted master, whose data set Redis made the truth. Copies that differ are counted in
+  // MoveCounters::key_conflicts.
+  kHolderWins,
+  // Rolling a move back: only byte-identical copies are replaced; a difference stops the move.
+  kReplaceIfEqual,
 };
 
 // Moves `slots` (owned by source) to target. `masters` are every master that must learn the new

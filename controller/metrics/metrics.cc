@@ -67,6 +67,11 @@ OperatorMetrics::OperatorMetrics()
                          .Name("slotkeeper_cluster_keys_migrated_total")
                          .Help("Keys moved between masters")
                          .Register(*registry_)),
+      key_conflicts_(BuildCounter()
+                         .Name("slotkeeper_cluster_key_conflicts_total")
+                         .Help("Keys found on both sides of a move with different values; "
+                               "the copy of the node that kept serving them was kept")
+                         .Register(*registry_)),
       migration_in_progress_(BuildGauge()
                                  .Name("slotkeeper_cluster_migration_in_progress")
                                  .Help("1 while a topology change is running")
@@ -107,7 +112,8 @@ OperatorMetrics::OperatorMetrics()
 
 void OperatorMetrics::observeCluster(const api::RedisCluster& cluster,
                                      const api::RedisClusterStatus& status, int64_t slots_moved,
-                                     int64_t keys_moved, bool migration_in_progress) {
+                                     int64_t keys_moved, int64_t key_conflicts,
+                                     bool migration_in_progress) {
   const std::string key = cluster.ns + "/" + cluster.name;
   auto labels = clusterLabels(cluster.ns, cluster.name);
   masters_.Add(labels).Set(status.masters);
@@ -116,6 +122,7 @@ void OperatorMetrics::observeCluster(const api::RedisCluster& cluster,
   outdated_pods_.Add(labels).Set(status.outdated_pods);
   addTo(slots_migrated_.Add(labels), slots_moved);
   addTo(keys_migrated_.Add(labels), keys_moved);
+  addTo(key_conflicts_.Add(labels), key_conflicts);
   migration_in_progress_.Add(labels).Set(migration_in_progress ? 1 : 0);
 
   std::lock_guard lock(mu_);
@@ -145,7 +152,8 @@ void OperatorMetrics::forgetCluster(const std::string& ns, const std::string& na
                        &slots_ok_, &state_ok_, &migration_in_progress_, &last_success_}) {
     drop(*family);
   }
-  for (auto* family : {&slots_migrated_, &keys_migrated_, &reconciles_, &errors_}) drop(*family);
+  for (auto* family : {&slots_migrated_, &keys_migrated_, &key_conflicts_, &reconciles_, &errors_})
+    drop(*family);
   if (duration_.Has(labels)) duration_.Remove(&duration_.Add(labels, kDurationBuckets));
   std::lock_guard lock(mu_);
   formed_.erase(ns + "/" + name);

@@ -23,11 +23,12 @@ class OperatorMetrics {
  public:
   OperatorMetrics();
 
-  // Per-cluster series, refreshed during and after every reconcile pass. slots_moved and
-  // keys_moved are added to the counters. The health series (state, slots) appear once the
-  // cluster has formed, so a cluster being created does not look like one that is down.
+  // Per-cluster series, refreshed during and after every reconcile pass. slots_moved,
+  // keys_moved and key_conflicts are added to the counters. The health series (state, slots) appear
+  // once the cluster has formed, so a cluster being created does not look like one that is down.
   void observeCluster(const api::RedisCluster& cluster, const api::RedisClusterStatus& status,
-                      int64_t slots_moved, int64_t keys_moved, bool migration_in_progress);
+                      int64_t slots_moved, int64_t keys_moved, int64_t key_conflicts,
+                      bool migration_in_progress);
   // Drops every series of a deleted cluster, so its alerts resolve.
   void forgetCluster(const std::string& ns, const std::string& name);
   // Counts a pass and its duration per cluster (not for a cluster just forgotten).
@@ -49,6 +50,7 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Gauge>& state_ok_;
   prometheus::Family<prometheus::Counter>& slots_migrated_;
   prometheus::Family<prometheus::Counter>& keys_migrated_;
+  prometheus::Family<prometheus::Counter>& key_conflicts_;
   prometheus::Family<prometheus::Gauge>& migration_in_progress_;
   prometheus::Family<prometheus::Gauge>& last_success_;
   prometheus::Family<prometheus::Counter>& reconciles_;

@@ -19,9 +19,9 @@ struct SettleSlotStep {
   std::vector<std::string> key_holders;  // masters other than the owner that may hold keys
   bool finish = true;                    // true: completes the move; false: rolls it back
   // Key holders that took the slot over after it was opened: a replica of the source promoted
-  // mid-move, which has no MIGRATING marker and a copy of the source's keys that may lag (a key
-  // already migrated can still be there). Where the owner has a key too, the owner's copy wins:
-  // it is what the move delivered or what clients wrote after being redirected to it.
+  // mid-move, which has no MIGRATING marker (it is marked again before its keys move). Where the
+  // owner has a key too, the holder's copy wins, as the old source's would: after the failover
+  // clients wrote there, and its data set is what Redis's failover made the truth.
   std::vector<std::string> takeover_holders{};
 };
 

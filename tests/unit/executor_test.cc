@@ -158,10 +158,10 @@ TEST(Executor, RebalancesThreeToFourMastersMovingEveryKey) {
   }
 }
 
-// A slot half moved when its source's replica is promoted by CLUSTER FAILOVER FORCE, whose copy
-// lags (it still has a key the source had already migrated). The run finishes the move from the
-// promoted master, never from the demoted source, and the destination's copy of that key wins.
-TEST(Executor, FinishesAMoveWhoseSourceFailedOverMidSlotKeepingTheMovedCopies) {
+// A slot half moved when its source's replica is promoted by CLUSTER FAILOVER FORCE. The run
+// finishes the move from the promoted master, never from the demoted source, and where both the
+// promoted master and the destination hold a key, the promoted master's copy wins.
+TEST(Executor, FinishesAMoveWhoseSourceFailedOverMidSlotKeepingThePromotedMastersWrites) {
   EngineHarness h;
   auto nodes = h.cluster.addNodes(6);
   h.cluster.formCluster(slice(nodes, 0, 3),
@@ -199,14 +199,17 @@ TEST(Executor, FinishesAMoveWhoseSourceFailedOverMidSlotKeepingTheMovedCopies) {
   ASSERT_TRUE((*replica)->clusterFailover(redis::NodeClient::FailoverMode::kForce).isOk());
   h.cluster.propagate();
   ASSERT_TRUE(h.cluster.isReplica(source));
-  // The promoted node's copy lags: it still has a key that was already migrated.
-  h.cluster.putKey(promoted, keys.front(), "stale");
+  // After the failover a client wrote a key that had already moved: the promoted master, with no
+  // MIGRATING marker, took the write and now holds a second, newer copy.
+  h.cluster.putKey(promoted, keys.front(), "written after the failover");
+  data[keys.front()] = "written after the failover";
 
   auto report = h.converge(shapeOf(nodes, 3, 1));
   ASSERT_TRUE(report.isOk()) << report.status().toString();
   EXPECT_TRUE(agreeAndServe(h.cluster, nodes));
   EXPECT_TRUE(holdsExactly(h.cluster, data))
-      << "the migrated copy of " << keys.front() << " must win over the stale one";
+      << "the promoted master's copy of " << keys.front() << " must win over the moved one";
+  EXPECT_EQ(report->key_conflicts, 1);
   EXPECT_TRUE(h.cluster.migratingSlots(source).empty());
   EXPECT_TRUE(h.cluster.importingSlots(target).empty());
 }

@@ -28,7 +28,7 @@ TEST(OperatorMetrics, ClusterGaugesCarryNamespaceAndName) {
   s.slots_ok = 16384;
   s.cluster_state = "ok";
   s.outdated_pods = 2;
-  m.observeCluster(clusterNamed("shop", "cache"), s, 0, 0, false);
+  m.observeCluster(clusterNamed("shop", "cache"), s, 0, 0, 0, false);
   const std::string text = m.render();
   const std::string labels = R"({namespace="shop",rediscluster="cache"})";
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_masters" + labels + " 3")) << text;
@@ -40,6 +40,7 @@ TEST(OperatorMetrics, ClusterGaugesCarryNamespaceAndName) {
   // Counters exist from the first observation, so rate() and increase() see a starting zero.
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_slots_migrated_total" + labels + " 0"));
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_keys_migrated_total" + labels + " 0"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_key_conflicts_total" + labels + " 0"));
 }
 
 TEST(OperatorMetrics, MigrationCountersAddTheDeltaOfEachReport) {
@@ -47,14 +48,15 @@ TEST(OperatorMetrics, MigrationCountersAddTheDeltaOfEachReport) {
   api::RedisClusterStatus s;
   s.cluster_state = "ok";
   const auto c = clusterNamed("shop", "cache");
-  m.observeCluster(c, s, 0, 0, true);
-  m.observeCluster(c, s, 2048, 10000, true);
-  m.observeCluster(c, s, 2048, 5000, true);
-  m.observeCluster(c, s, 0, 0, false);
+  m.observeCluster(c, s, 0, 0, 0, true);
+  m.observeCluster(c, s, 2048, 10000, 0, true);
+  m.observeCluster(c, s, 2048, 5000, 3, true);
+  m.observeCluster(c, s, 0, 0, 0, false);
   const std::string text = m.render();
   const std::string labels = R"({namespace="shop",rediscluster="cache"})";
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_slots_migrated_total" + labels + " 4096")) << text;
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_keys_migrated_total" + labels + " 15000"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_key_conflicts_total" + labels + " 3"));
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_migration_in_progress" + labels + " 0"));
 }
 
@@ -63,9 +65,9 @@ TEST(OperatorMetrics, ForgettingAClusterDropsEverySeriesAndIgnoresItsLastPass) {
   api::RedisClusterStatus s;
   s.cluster_state = "fail";
   s.slots_assigned = 16384;
-  m.observeCluster(clusterNamed("shop", "gone"), s, 0, 0, false);
+  m.observeCluster(clusterNamed("shop", "gone"), s, 0, 0, 0, false);
   m.observeReconcile("shop", "gone", 0.1, false);
-  m.observeCluster(clusterNamed("shop", "kept"), s, 0, 0, false);
+  m.observeCluster(clusterNamed("shop", "kept"), s, 0, 0, 0, false);
   m.forgetCluster("shop", "gone");
   // The manager reports the pass that found the object deleted after the reconciler forgot it.
   m.observeReconcile("shop", "gone", 0.1, false);
@@ -75,7 +77,7 @@ TEST(OperatorMetrics, ForgettingAClusterDropsEverySeriesAndIgnoresItsLastPass) {
             std::string::npos);
 
   // A cluster created again under the same name is tracked again.
-  m.observeCluster(clusterNamed("shop", "gone"), s, 0, 0, false);
+  m.observeCluster(clusterNamed("shop", "gone"), s, 0, 0, 0, false);
   m.observeReconcile("shop", "gone", 0.1, false);
   EXPECT_NE(
       m.render().find(R"(slotkeeper_reconcile_total{namespace="shop",rediscluster="gone"} 1)"),
@@ -87,9 +89,9 @@ TEST(OperatorMetrics, AClusterBeingCreatedHasNoHealthSeriesUntilItHasFormed) {
   const auto c = clusterNamed("shop", "new");
   api::RedisClusterStatus creating;  // pods starting: nothing observed yet
   creating.cluster_state = "unknown";
-  m.observeCluster(c, creating, 0, 0, true);
+  m.observeCluster(c, creating, 0, 0, 0, true);
   creating.cluster_state = "fail";  // nodes up but not joined: no slot assigned anywhere
-  m.observeCluster(c, creating, 0, 0, true);
+  m.observeCluster(c, creating, 0, 0, 0, true);
   std::string text = m.render();
   EXPECT_EQ(text.find(R"(slotkeeper_cluster_state_ok{namespace="shop",rediscluster="new"})"),
             std::string::npos)
@@ -100,14 +102,14 @@ TEST(OperatorMetrics, AClusterBeingCreatedHasNoHealthSeriesUntilItHasFormed) {
   api::RedisClusterStatus formed;
   formed.cluster_state = "ok";
   formed.slots_assigned = formed.slots_ok = 16384;
-  m.observeCluster(c, formed, 0, 0, false);
+  m.observeCluster(c, formed, 0, 0, 0, false);
   EXPECT_TRUE(
       hasLine(m.render(), R"(slotkeeper_cluster_state_ok{namespace="shop",rediscluster="new"} 1)"));
 
   // Once formed, nodes that cannot be read count as down, not as unknown.
   api::RedisClusterStatus unreadable;
   unreadable.cluster_state = "unknown";
-  m.observeCluster(c, unreadable, 0, 0, false);
+  m.observeCluster(c, unreadable, 0, 0, 0, false);
   text = m.render();
   EXPECT_TRUE(
       hasLine(text, R"(slotkeeper_cluster_state_ok{namespace="shop",rediscluster="new"} 0)"))

@@ -431,7 +431,7 @@ std::vector<PlanCase> planCases() {
       shape(4, 0, ports(7000, 7003)), {"settle 4096 -> 7003 finish (7000)", "wait all"}));
   // The source's replica was promoted mid-move (CLUSTER FAILOVER FORCE): the demoted source is a
   // replica, lost its marker and is no key holder; the promoted node claims the slot without a
-  // marker, and where it and the destination both have a key, the destination's copy wins.
+  // marker (the settle marks it again), and it is the key holder whose copies win.
   cases.push_back(planned("finishes a move whose source was failed over to its replica mid-move",
                           cluster({Node(7000).replicaOf(7004), Node(7001).slots("5462-10922"),
                                    Node(7002).slots("10923-16383"),

@@ -105,7 +105,10 @@ std::string keyIn(int slot, const std::string& prefix) {
   }
 }
 
-TEST(SlotMover, ABusyKeyWithADifferentValueStopsTheMoveAndKeepsBothCopies) {
+// A move finds the source's key already on the destination with another value (a transfer
+// whose reply was lost, then a client wrote the key on the source, which kept serving it): the
+// source's copy wins, as it would in the settle of the same slot, and the conflict is counted.
+TEST(SlotMover, ABusyKeyWithADifferentValueTakesTheSourcesCopyAndIsCounted) {
   MoverFixture f(0);
   const int slot = 78;
   const std::string key = keyIn(slot, "clash");
@@ -114,12 +117,29 @@ TEST(SlotMover, ABusyKeyWithADifferentValueStopsTheMoveAndKeepsBothCopies) {
   engine::MoveCounters counters;
   Status s =
       engine::moveSlots(f.moveNode(0), f.moveNode(1), {f.clients[2].get()}, {slot}, {}, &counters);
+  ASSERT_TRUE(s.isOk()) << s.toString();
+  EXPECT_EQ(f.h.cluster.keysOf(f.nodes[1]).at(key), "source");
+  EXPECT_EQ(f.h.cluster.keysOf(f.nodes[0]).count(key), 0u);
+  EXPECT_EQ(counters.key_conflicts, 1);
+  EXPECT_EQ(f.h.cluster.ownerOf(slot), f.h.cluster.idOf(f.nodes[1]));
+}
+
+// Rolling a move back replaces only identical copies: a difference stops it with both kept.
+TEST(SlotMover, RollingBackAKeyWithADifferentValueStopsAndKeepsBothCopies) {
+  MoverFixture f(0);
+  const int slot = 78;
+  const std::string key = keyIn(slot, "clash");
+  f.h.cluster.putKey(f.nodes[0], key, "source");
+  f.h.cluster.putKey(f.nodes[1], key, "destination");
+  ASSERT_TRUE(f.clients[1]->clusterSetSlotImporting(slot, f.h.cluster.idOf(f.nodes[0])).isOk());
+  ASSERT_TRUE(f.clients[0]->clusterSetSlotMigrating(slot, f.h.cluster.idOf(f.nodes[1])).isOk());
+  engine::MoveCounters counters;
+  Status s = engine::migrateSlotKeys(*f.clients[0], *f.clients[1], {slot}, {},
+                                     engine::BusyKeyPolicy::kReplaceIfEqual, &counters);
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.toString();
+  EXPECT_NE(s.message().find(key), std::string::npos) << s.message();
   EXPECT_EQ(f.h.cluster.keysOf(f.nodes[0]).at(key), "source");
   EXPECT_EQ(f.h.cluster.keysOf(f.nodes[1]).at(key), "destination");
-  EXPECT_EQ(f.h.cluster.migratingSlots(f.nodes[0]).count(slot), 1u);
-  EXPECT_EQ(f.h.cluster.importingSlots(f.nodes[1]).count(slot), 1u);
-  EXPECT_EQ(f.h.cluster.ownerOf(slot), f.h.cluster.idOf(f.nodes[0]));
 }
 
 // Redis reports a busy key from MIGRATE wrapped in its own error ("ERR Target instance replied
@@ -155,10 +175,11 @@ TEST(SlotMover, RepairingForwardTheSourcesCopyWins) {
   ASSERT_TRUE(f.clients[0]->clusterSetSlotMigrating(slot, f.h.cluster.idOf(f.nodes[1])).isOk());
   engine::MoveCounters counters;
   Status s = engine::migrateSlotKeys(*f.clients[0], *b, {slot}, {},
-                                     engine::BusyKeyPolicy::kSourceWins, &counters);
+                                     engine::BusyKeyPolicy::kHolderWins, &counters);
   ASSERT_TRUE(s.isOk()) << s.toString();
   EXPECT_EQ(f.h.cluster.keysOf(f.nodes[1]).at(key), "source");
   EXPECT_EQ(f.h.cluster.keysOf(f.nodes[0]).count(key), 0u);
+  EXPECT_EQ(counters.key_conflicts, 1);
 }
 
 TEST(SlotMover, ConvergeSettlesAnOpenSlotWhoseKeyIsOnBothSides) {
