@@ -37,7 +37,8 @@ std::vector<std::string_view> allReasons() {
           kReasonKeyConflicts,
           kReasonInsufficientMemory,
           kReasonAuthenticationFailed,
-          kReasonNodesLoading};
+          kReasonNodesLoading,
+          kReasonNodesNotResponding};
 }
 
 bool isValidReason(std::string_view reason) {

@@ -49,9 +49,11 @@ inline constexpr std::string_view kReasonManualFailoverRefused = "ManualFailover
 inline constexpr std::string_view kReasonKeyConflicts = "KeyConflicts";
 // A plan's targets lack the memory for the keys it would bring them.
 inline constexpr std::string_view kReasonInsufficientMemory = "InsufficientMemory";
-// Nodes that answer but cannot be read: the password is refused, or the data set is loading.
+// Nodes that cannot be read although their pods run: the password is refused, the data set is
+// loading, or the connection is taken but no reply comes in time (stopped, paused, overloaded).
 inline constexpr std::string_view kReasonAuthenticationFailed = "AuthenticationFailed";
 inline constexpr std::string_view kReasonNodesLoading = "NodesLoading";
+inline constexpr std::string_view kReasonNodesNotResponding = "NodesNotResponding";
 
 // Every reason above, for tests and for checks that a reason is one of ours.
 std::vector<std::string_view> allReasons();

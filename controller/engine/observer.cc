@@ -59,6 +59,7 @@ ObservedNode::Unreachable classify(const Status& failure) {
   if (failure.message().find("LOADING") != std::string::npos) {
     return ObservedNode::Unreachable::kLoading;
   }
+  if (redis::isNoReply(failure)) return ObservedNode::Unreachable::kNoReply;
   return ObservedNode::Unreachable::kDown;
 }
 

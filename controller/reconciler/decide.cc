@@ -474,20 +474,20 @@ Decision decideCluster(const Snapshot& s, const DecideOptions& options);
 
 namespace {
 
-// Pods whose node refused the operator (AUTH) or is loading its data set: neither is "down",
-// and each needs a different answer, so each has its own reason, over whatever else the pass
-// decided about Degraded.
+// Pods whose node refused the operator (AUTH), is loading its data set, or took the connection
+// but did not answer in time: none is "down", and each needs a different answer, so each has its
+// own reason, over whatever else the pass decided about Degraded.
 void decideUnreadableNodes(const Snapshot& s, Decision& d) {
   // Without the Secret, refusals are expected; SecretUnavailable says why.
   if (!s.live.has_value() || s.secret.kind == SecretRead::Kind::kUnavailable) return;
-  std::vector<std::string> auth, loading;
+  using Unreachable = topology::ObservedNode::Unreachable;
+  std::vector<std::string> auth, loading, no_reply;
   for (const auto& p : s.pods) {
     for (const auto& n : s.live->cluster.nodes) {
       if (n.address != p.address() || n.reachable) continue;
-      if (n.unreachable == topology::ObservedNode::Unreachable::kAuth) auth.push_back(p.name);
-      if (n.unreachable == topology::ObservedNode::Unreachable::kLoading) {
-        loading.push_back(p.name);
-      }
+      if (n.unreachable == Unreachable::kAuth) auth.push_back(p.name);
+      if (n.unreachable == Unreachable::kLoading) loading.push_back(p.name);
+      if (n.unreachable == Unreachable::kNoReply) no_reply.push_back(p.name);
     }
   }
   Conditions conditions(s, d);
@@ -502,6 +502,14 @@ void decideUnreadableNodes(const Snapshot& s, Decision& d) {
     conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue, api::kReasonNodesLoading,
                    "pods " + joinNames(loading) +
                        " are loading their data set into memory; they serve once it is loaded");
+  } else if (!no_reply.empty()) {
+    conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue,
+                   api::kReasonNodesNotResponding,
+                   "pods " + joinNames(no_reply) +
+                       " accept connections but did not answer in time (stopped, paused or "
+                       "overloaded); Redis fails a master over if this outlasts "
+                       "cluster-node-timeout",
+                   kube::EventType::kWarning);
   }
 }
 
@@ -609,7 +617,8 @@ Decision decideCluster(const Snapshot& s, const DecideOptions& options) {
   }
   const std::string short_of_memory = plan->empty() || !s.live.has_value()
                                           ? std::string()
-                                          : capacityProblem(*plan, *s.planner_view, s.live->memory);
+                                          : capacityProblem(*plan, *s.planner_view, s.live->memory,
+                                                            s.cluster.spec.migration.batch_keys);
   if (!short_of_memory.empty()) {
     decideStatefulSets(s, shape.statefulset_replicas, d);
     conditions.set(api::kConditionProgressing, api::ConditionStatus::kFalse,

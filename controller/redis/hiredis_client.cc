@@ -204,7 +204,7 @@ Status HiredisNodeClient::transportError(redisContext* ctx, const std::string& w
   std::string detail = ctx->err != 0 ? ctx->errstr : "unknown hiredis error";
   // With SO_RCVTIMEO set by redisSetTimeout, a read that times out fails with EAGAIN.
   if (ctx->err == REDIS_ERR_IO && detail == std::strerror(EAGAIN)) {
-    detail = "no reply within " + std::to_string(options_.command_timeout.count()) + " ms";
+    detail = std::string(kNoReplyWithin) + std::to_string(options_.command_timeout.count()) + " ms";
   }
   ctx_.reset();
   return unavailable(address_ + ": " + what + ": " + detail);

@@ -116,6 +116,11 @@ Status statusForMigrateError(const std::string& address, const std::string& dest
 
 }  // namespace
 
+bool isNoReply(const Status& status) {
+  return status.code() == StatusCode::kUnavailable &&
+         status.message().find(kNoReplyWithin) != std::string::npos;
+}
+
 Result<std::pair<std::string, int>> splitAddress(const std::string& address) {
   size_t colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {

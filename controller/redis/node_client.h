@@ -106,6 +106,12 @@ class NodeConnector {
   virtual Result<std::unique_ptr<NodeClient>> connect(const std::string& address) = 0;
 };
 
+// The words a command that got no answer within ConnectOptions::command_timeout carries, and the
+// test for it: such a node accepted the connection but is stopped, paused or overloaded, which is
+// not the same as a node that refused or dropped it.
+inline constexpr std::string_view kNoReplyWithin = "no reply within ";
+bool isNoReply(const Status& status);
+
 // Splits "host:port"; rejects anything else with a clear message.
 Result<std::pair<std::string, int>> splitAddress(const std::string& address);
 

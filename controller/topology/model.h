@@ -26,8 +26,9 @@ struct ObservedNode {
   bool marked_failed = false;  // some peer flags it "fail"
   int64_t keys = 0;            // DBSIZE (0 when unreachable)
   std::string failure_domain;  // e.g. the Kubernetes node or zone; empty = unknown
-  // Why an unreachable node could not be read: three different things to tell a person.
-  enum class Unreachable { kNo, kDown, kAuth, kLoading };
+  // Why an unreachable node could not be read: four different things to tell a person (down:
+  // refused or dropped the connection; no reply: took it but did not answer in time).
+  enum class Unreachable { kNo, kDown, kAuth, kLoading, kNoReply };
   Unreachable unreachable = Unreachable::kNo;
   // Unreachable only: the peers that list it do not agree on its role or slots, so what it
   // holds is not known (one of them may have a stale view).

@@ -573,6 +573,7 @@ TEST(HiredisClientFailures, AStoppedServerIsUnavailableAtOnce) {
   Status again = client->ping();  // now a reconnect attempt, refused
   EXPECT_EQ(again.code(), StatusCode::kUnavailable) << again.toString();
   EXPECT_TRUE(contains(again.message(), "refused")) << again.message();
+  EXPECT_FALSE(redis::isNoReply(again)) << "refused is down, not unanswered";
 
   redis::HiredisConnector connector(servers.connectOptions());
   auto fresh = connector.connect(servers.address(0));
@@ -596,6 +597,7 @@ TEST(HiredisClientFailures, AServerThatStopsAnsweringTimesOutAndTheNextCallRecon
   auto waited = std::chrono::steady_clock::now() - started;
   EXPECT_EQ(timed_out.code(), StatusCode::kUnavailable) << timed_out.toString();
   EXPECT_TRUE(contains(timed_out.message(), "300 ms")) << timed_out.message();
+  EXPECT_TRUE(redis::isNoReply(timed_out)) << timed_out.toString();
   EXPECT_LT(waited, seconds(2));
 
   // The late PONG to the timed-out PING must not be taken as the answer to the next command.

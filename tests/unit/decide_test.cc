@@ -731,9 +731,30 @@ TEST(DecideCapacity, AScaleInIntoMastersWithoutRoomIsRefusedAndMovesNothing) {
   EXPECT_TRUE(decide(w.snap, w.options).topology.has_value());
 }
 
+// Room for the keys is not enough: a target also holds the MIGRATE batches in its buffers while
+// they arrive, so big batches of big keys need more headroom than 10% of maxmemory.
+TEST(DecideCapacity, BigBatchesOfBigKeysNeedRoomWhileTheyArrive) {
+  World w(3, 0, 4);
+  const int64_t mib = 1024 * 1024;
+  for (auto& n : w.snap.live->cluster.nodes) {
+    w.snap.live->memory[n.address] = {600 * mib, 1024 * mib};
+    n.keys = 1000;  // 0.6 MiB each
+  }
+  for (auto& n : w.snap.planner_view->nodes) n.keys = 1000;
+  w.snap.cluster.spec.migration.batch_keys = 1000;
+  Decision d = decide(w.snap, w.options);
+  EXPECT_FALSE(d.topology.has_value());
+  EXPECT_EQ(condition(d, "Degraded").reason, "InsufficientMemory");
+  EXPECT_NE(condition(d, "Degraded").message.find("batchKeys"), std::string::npos);
+
+  w.snap.cluster.spec.migration.batch_keys = 10;  // 6 MiB per batch: the 10% covers it
+  d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.topology.has_value()) << condition(d, "Degraded").message;
+}
+
 // --- nodes that answer but cannot be read ---
 
-TEST(DecideUnreadable, ARefusedPasswordAndALoadingNodeHaveReasonsOfTheirOwn) {
+TEST(DecideUnreadable, ARefusedPasswordALoadingNodeAndASilentNodeHaveReasonsOfTheirOwn) {
   World w(3, 1);
   auto& node = w.snap.live->cluster.nodes[1];  // rc-shard-0-1
   node.reachable = false;
@@ -747,8 +768,14 @@ TEST(DecideUnreadable, ARefusedPasswordAndALoadingNodeHaveReasonsOfTheirOwn) {
   d = decide(w.snap, w.options);
   EXPECT_EQ(condition(d, "Degraded").reason, "NodesLoading");
 
+  node.unreachable = topology::ObservedNode::Unreachable::kNoReply;
+  d = decide(w.snap, w.options);
+  EXPECT_EQ(condition(d, "Degraded").reason, "NodesNotResponding");
+  EXPECT_NE(condition(d, "Degraded").message.find("rc-shard-0-1"), std::string::npos);
+
   node.unreachable = topology::ObservedNode::Unreachable::kDown;
   d = decide(w.snap, w.options);
+  EXPECT_NE(condition(d, "Degraded").reason, "NodesNotResponding");
   EXPECT_NE(condition(d, "Degraded").reason, "NodesLoading");
   EXPECT_NE(condition(d, "Degraded").reason, "AuthenticationFailed");
 }
