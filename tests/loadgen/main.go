@@ -157,6 +157,26 @@ type stats struct {
 
 	mu          sync.Mutex
 	firstErrors []string
+	lostKeys    []lostKey // the first maxLostKeys acknowledged writes found missing or altered
+}
+
+// lostKey is one acknowledged write a later read did not find: the caller compares ackedAtMs
+// with the window of a fault it injected to tell an expected loss from a real one.
+type lostKey struct {
+	Key       string `json:"key"`
+	Kind      string `json:"kind"`        // read-missing, read-wrong, verify-missing, verify-wrong
+	AckedAtMs int64  `json:"acked_at_ms"` // Unix ms when the write that went missing was acknowledged
+	SeenAtMs  int64  `json:"seen_at_ms"`  // Unix ms of the read that noticed
+}
+
+const maxLostKeys = 1000
+
+func (s *stats) recordLost(key, kind string, ackedAt int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.lostKeys) < maxLostKeys {
+		s.lostKeys = append(s.lostKeys, lostKey{key, kind, ackedAt, time.Now().UnixMilli()})
+	}
 }
 
 // slowOpThreshold marks an operation a client would feel as a stall.
@@ -192,7 +212,8 @@ func (s *stats) commandFailed(cmd, key string, err error) {
 // keyState tracks one key owned by a worker. Only that worker touches it
 // until the load phase is over, so no locking.
 type keyState struct {
-	acked int32 // round of the last acknowledged SET; -1: never acknowledged
+	acked     int32 // round of the last acknowledged SET; -1: never acknowledged
+	ackedAtMs int64 // Unix ms when that SET was acknowledged
 	// rounds of SETs after the last acknowledged one that returned an error:
 	// they may or may not have been applied, so their values are accepted too.
 	uncertain []int32
@@ -287,6 +308,7 @@ func (r *runner) runWorker(ctx context.Context, w *worker) {
 				w.ackedList = append(w.ackedList, idx)
 			}
 			ks.acked = round
+			ks.ackedAtMs = time.Now().UnixMilli()
 			ks.uncertain = ks.uncertain[:0]
 			r.st.writesAcked.Add(1)
 		}
@@ -312,9 +334,11 @@ func (r *runner) runWorker(ctx context.Context, w *worker) {
 		switch want := valueFor(rkey, w.keys[ridx].acked); w.keys[ridx].check(rkey, val, isNil) {
 		case "missing":
 			r.st.readMismatches.Add(1)
+			r.st.recordLost(rkey, "read-missing", w.keys[ridx].ackedAtMs)
 			r.st.recordError(fmt.Sprintf("GET %s: key missing (want %q)", rkey, want))
 		case "wrong":
 			r.st.readMismatches.Add(1)
+			r.st.recordLost(rkey, "read-wrong", w.keys[ridx].ackedAtMs)
 			r.st.recordError(fmt.Sprintf("GET %s: wrong value (got %q, want %q)", rkey, val, want))
 		}
 	}
@@ -355,9 +379,11 @@ func (r *runner) verify(ctx context.Context, workers []*worker) verifyResult {
 			switch ks.check(it.key, val, isNil) {
 			case "missing":
 				res.missing++
+				r.st.recordLost(it.key, "verify-missing", ks.ackedAtMs)
 				r.st.recordError(fmt.Sprintf("verify %s: key missing (want %q)", it.key, valueFor(it.key, ks.acked)))
 			case "wrong":
 				res.wrong++
+				r.st.recordLost(it.key, "verify-wrong", ks.ackedAtMs)
 				r.st.recordError(fmt.Sprintf("verify %s: wrong value (got %q, want %q)", it.key, val, valueFor(it.key, ks.acked)))
 			}
 		}
@@ -517,25 +543,26 @@ func (l *clientLogger) Printf(_ context.Context, format string, v ...any) {
 }
 
 type summary struct {
-	Ops            int64    `json:"ops"`
-	OpsPerSec      float64  `json:"ops_per_sec"`
-	WritesAcked    int64    `json:"writes_acked"`
-	Reads          int64    `json:"reads"`
-	FailedCommands int64    `json:"failed_commands"`
-	ReadMismatches int64    `json:"read_mismatches"`
-	VerifyMissing  int64    `json:"verify_missing"`
-	VerifyWrong    int64    `json:"verify_wrong"`
-	DurationSec    float64  `json:"duration_sec"`
-	FirstErrors    []string `json:"first_errors"`
-	Writes         int64    `json:"writes"`
-	VerifyKeys     int64    `json:"verify_keys"`
-	VerifySec      float64  `json:"verify_sec"`
-	RefusedAddrs   int64    `json:"refused_addrs"`
-	Moved          int64    `json:"moved"`
-	Ask            int64    `json:"ask"`
-	StopReason     string   `json:"stop_reason"`
-	MaxLatencyMs   float64  `json:"max_latency_ms"`
-	SlowOps        int64    `json:"slow_ops"`
+	Ops            int64     `json:"ops"`
+	OpsPerSec      float64   `json:"ops_per_sec"`
+	WritesAcked    int64     `json:"writes_acked"`
+	Reads          int64     `json:"reads"`
+	FailedCommands int64     `json:"failed_commands"`
+	ReadMismatches int64     `json:"read_mismatches"`
+	VerifyMissing  int64     `json:"verify_missing"`
+	VerifyWrong    int64     `json:"verify_wrong"`
+	DurationSec    float64   `json:"duration_sec"`
+	FirstErrors    []string  `json:"first_errors"`
+	Writes         int64     `json:"writes"`
+	VerifyKeys     int64     `json:"verify_keys"`
+	VerifySec      float64   `json:"verify_sec"`
+	RefusedAddrs   int64     `json:"refused_addrs"`
+	Moved          int64     `json:"moved"`
+	Ask            int64     `json:"ask"`
+	StopReason     string    `json:"stop_reason"`
+	MaxLatencyMs   float64   `json:"max_latency_ms"`
+	SlowOps        int64     `json:"slow_ops"`
+	LostKeys       []lostKey `json:"lost_keys"`
 }
 
 func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
@@ -632,6 +659,7 @@ func main() {
 	}
 	st.mu.Lock()
 	s.FirstErrors = append([]string{}, st.firstErrors...)
+	s.LostKeys = append([]lostKey{}, st.lostKeys...)
 	st.mu.Unlock()
 
 	ok := s.FailedCommands == 0 && s.ReadMismatches == 0 && s.VerifyMissing == 0 && s.VerifyWrong == 0

@@ -48,6 +48,16 @@ int64_t countKeys(OperatorEnv& env, const std::string& cluster) {
   return keys;
 }
 
+int64_t countKeys(OperatorEnv& env, const std::string& cluster, const std::string& pattern) {
+  int64_t keys = 0;
+  for (const auto& ip : masterIps(env, cluster)) {
+    keys += std::atoll(
+        runShell("redis-cli -h " + ip + " -p 6379 --scan --pattern '" + pattern + "' | wc -l")
+            .output.c_str());
+  }
+  return keys;
+}
+
 int openSlots(OperatorEnv& env, const std::string& cluster) {
   int open = 0;
   for (const auto& [pod, ip] : env.podIps(cluster)) {

@@ -28,6 +28,8 @@ std::set<std::string> masterPods(OperatorEnv& env, const std::string& cluster);
 std::vector<std::string> masterIps(OperatorEnv& env, const std::string& cluster);
 // Keys held by the masters (DBSIZE summed): a lost or duplicated key changes it.
 int64_t countKeys(OperatorEnv& env, const std::string& cluster);
+// Keys held by the masters whose names match a glob `pattern` (SCAN of each master).
+int64_t countKeys(OperatorEnv& env, const std::string& cluster, const std::string& pattern);
 // MIGRATING/IMPORTING markers over every pod's own view.
 int openSlots(OperatorEnv& env, const std::string& cluster);
 // Writes the go-redis load generator's 20,000 keys (spread over every slot) and returns how

@@ -51,6 +51,22 @@ CommandResult runShell(const std::string& command) {
   return result;
 }
 
+namespace {
+
+// The binaries under test: the build's, unless SK_OPERATOR_PATH / SK_NODE_AGENT_PATH name copies
+// (scripts/chaos.sh runs copies, so a rebuild during a long run changes nothing under it).
+std::string operatorPath() {
+  const char* path = std::getenv("SK_OPERATOR_PATH");
+  return path != nullptr ? path : SK_OPERATOR_PATH;
+}
+
+std::string nodeAgentPath() {
+  const char* path = std::getenv("SK_NODE_AGENT_PATH");
+  return path != nullptr ? path : SK_NODE_AGENT_PATH;
+}
+
+}  // namespace
+
 OperatorEnv::OperatorEnv() {
   char tmpl[] = "/tmp/sk-operator-e2e-XXXXXX";
   work_dir_ = mkdtemp(tmpl) ? tmpl : "/tmp";
@@ -131,7 +147,7 @@ Status OperatorEnv::start(int nodes) {
 
 Status OperatorEnv::startWithoutOperator(int nodes) {
   const std::string image = std::string(kChartImageRepository) + ":" + kChartImageTag;
-  return startAgentAndNodes(nodes, {"--operator-image", image + "=" + SK_OPERATOR_PATH});
+  return startAgentAndNodes(nodes, {"--operator-image", image + "=" + operatorPath()});
 }
 
 Status OperatorEnv::startAgentAndNodes(int nodes,
@@ -149,7 +165,7 @@ Status OperatorEnv::startAgentAndNodes(int nodes,
                " --dry-run=client -o yaml | kubectl --kubeconfig " + kubeconfig_ + " apply -f -");
   if (ns.exit_code != 0) return unavailable("namespace: " + ns.output);
   std::filesystem::create_directories(work_dir_ + "/agent");
-  std::vector<std::string> argv = {SK_NODE_AGENT_PATH,
+  std::vector<std::string> argv = {nodeAgentPath(),
                                    "--kubeconfig",
                                    kubeconfig_,
                                    "--nodes",
@@ -194,7 +210,7 @@ std::string OperatorEnv::podLog(const std::string& ns, const std::string& pod,
 }
 
 std::vector<std::string> OperatorEnv::operatorArgv(const std::string& http_address) const {
-  std::vector<std::string> argv = {SK_OPERATOR_PATH,
+  std::vector<std::string> argv = {operatorPath(),
                                    "--kubeconfig",
                                    kubeconfig_,
                                    "--namespaces",
