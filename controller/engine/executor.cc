@@ -333,7 +333,58 @@ Status Executor::remarkTakeoverHolder(NodeClient& holder, const topology::Settle
   return Status::ok();
 }
 
+// A move cannot be finished into an owner that is out of memory, and every later pass would
+// try again into the same full node; the keys go back to where they came from instead (it held
+// them a moment ago), so the cluster is as it was before the move and a capacity check decides
+// what happens next.
 Status Executor::settleSlots(const std::vector<topology::SettleSlotStep>& batch) {
+  Status settled = settleSlotsOnce(batch);
+  if (!batch.front().finish || !isDestinationOutOfMemory(settled)) return settled;
+  auto rollback = rollbackOf(batch);
+  if (!rollback.isOk()) {
+    log::warn("open slots cannot be finished (owner out of memory) nor rolled back",
+              {{"error", rollback.status().toString()}});
+    return settled;
+  }
+  log::warn("the owner of open slots is out of memory; rolling them back to their source",
+            {{"owner", batch.front().owner_address},
+             {"source", rollback->front().owner_address},
+             {"slots", batch.size()},
+             {"error", settled.toString()}});
+  return settleSlotsOnce(*rollback);
+}
+
+// The same open slots settled the other way: back to the key holder that still owns them, with
+// the keys the owner already received.
+Result<std::vector<topology::SettleSlotStep>> Executor::rollbackOf(
+    const std::vector<topology::SettleSlotStep>& batch) {
+  const topology::SettleSlotStep& first = batch.front();
+  for (const auto& holder_address : first.key_holders) {
+    ASSIGN_OR_RETURN(NodeClient * holder, clientFor(holder_address));
+    ASSIGN_OR_RETURN(auto me, readMyself(*holder));
+    const SlotSet owned = SlotSet::fromRanges(me.slots);
+    const bool owns_all = me.master && std::all_of(batch.begin(), batch.end(), [&](const auto& s) {
+                            return owned.contains(s.slot);
+                          });
+    if (!owns_all) continue;
+    std::vector<topology::SettleSlotStep> out;
+    for (topology::SettleSlotStep step : batch) {
+      step.key_holders = {first.owner_address};
+      for (const auto& other : first.key_holders) {
+        if (other != holder_address) step.key_holders.push_back(other);
+      }
+      step.owner_address = holder_address;
+      step.owner_id = me.id;
+      step.finish = false;
+      step.takeover_holders.clear();
+      out.push_back(std::move(step));
+    }
+    return out;
+  }
+  return failedPrecondition("no master holding keys of the open slots owns them");
+}
+
+Status Executor::settleSlotsOnce(const std::vector<topology::SettleSlotStep>& batch) {
   const topology::SettleSlotStep& first = batch.front();
   std::vector<int> slots;
   for (const auto& step : batch) slots.push_back(step.slot);

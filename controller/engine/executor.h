@@ -62,6 +62,9 @@ class Executor {
                               const std::string& holder_address, const std::string& owner_id,
                               const std::vector<int>& slots);
   Status settleSlots(const std::vector<topology::SettleSlotStep>& batch);
+  Status settleSlotsOnce(const std::vector<topology::SettleSlotStep>& batch);
+  Result<std::vector<topology::SettleSlotStep>> rollbackOf(
+      const std::vector<topology::SettleSlotStep>& batch);
   Status meet(const topology::MeetStep& step);
   Status assignSlots(const topology::AssignSlotsStep& step);
   Status detachReplica(const topology::DetachReplicaStep& step);

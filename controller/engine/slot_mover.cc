@@ -231,6 +231,10 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
 
 }  // namespace
 
+bool isDestinationOutOfMemory(const Status& status) {
+  return !status.isOk() && status.message().find("OOM command not allowed") != std::string::npos;
+}
+
 Status checkWriteFence(const MoveOptions& options) {
   if (!options.may_write || options.may_write()) return Status::ok();
   return aborted("write fence: this process may no longer write to the cluster");

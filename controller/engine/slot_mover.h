@@ -28,6 +28,10 @@ struct MoveOptions {
   std::function<bool()> may_write;
 };
 
+// True for a transfer the destination refused because it is at its maxmemory (Redis's OOM
+// reply to the RESTORE that MIGRATE sends).
+bool isDestinationOutOfMemory(const Status& status);
+
 // Aborted, unless `options` allows writing now.
 Status checkWriteFence(const MoveOptions& options);
 

@@ -214,6 +214,53 @@ TEST(Executor, FinishesAMoveWhoseSourceFailedOverMidSlotKeepingThePromotedMaster
   EXPECT_TRUE(h.cluster.importingSlots(target).empty());
 }
 
+// A move stopped half way because its target ran out of memory (OOM from the RESTORE): finishing
+// it would fail the same way on every pass, so the open slot is rolled back to its source with
+// the keys the target had received, and the cluster is as it was before the move.
+TEST(Executor, AnOpenSlotWhoseOwnerIsOutOfMemoryIsRolledBackToItsSource) {
+  EngineHarness h;
+  auto nodes = h.cluster.addNodes(3);
+  h.cluster.formCluster(nodes, {});
+  std::map<std::string, std::string> data;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 20; ++i) {
+    keys.push_back("{oom}:" + std::to_string(i));
+    data[keys.back()] = "v" + std::to_string(i);
+  }
+  h.load(data);
+  const int slot = redis::keyHashSlot(keys.front());
+  const std::string source = h.cluster.addressOfId(h.cluster.ownerOf(slot));
+  const std::string target = source == nodes[0] ? nodes[1] : nodes[0];
+  auto src = h.cluster.connect(source);
+  auto dst = h.cluster.connect(target);
+  ASSERT_TRUE(src.isOk() && dst.isOk());
+  ASSERT_TRUE((*dst)->clusterSetSlotImporting(slot, h.cluster.idOf(source)).isOk());
+  ASSERT_TRUE((*src)->clusterSetSlotMigrating(slot, h.cluster.idOf(target)).isOk());
+  auto to = redis::splitAddress(target);
+  ASSERT_TRUE(to.isOk());
+  const std::vector<std::string> moved(keys.begin(), keys.begin() + 10);
+  ASSERT_TRUE((*src)->migrateKeys(to->first, to->second, moved, {}).isOk());
+  // From now on the target refuses every key it is sent.
+  test::FaultSpec full;
+  full.address = source;
+  full.words = {"MIGRATE"};
+  full.times = -1;
+  full.fault.reply = redis::Reply::error(
+      "ERR Target instance replied with error: OOM command not allowed when used memory > "
+      "'maxmemory'.");
+  h.cluster.addFault(full);
+
+  auto report = h.converge(shapeOf(nodes, 3, 0));
+  ASSERT_TRUE(report.isOk()) << report.status().toString();
+  EXPECT_GT(h.cluster.faultsInjected(), 0);
+  EXPECT_TRUE(agreeAndServe(h.cluster, nodes));
+  EXPECT_TRUE(holdsExactly(h.cluster, data));
+  EXPECT_EQ(h.cluster.ownerOf(slot), h.cluster.idOf(source)) << "rolled back to its source";
+  for (const auto& key : keys) EXPECT_EQ(h.cluster.keysOf(source).count(key), 1u) << key;
+  EXPECT_TRUE(h.cluster.migratingSlots(source).empty());
+  EXPECT_TRUE(h.cluster.importingSlots(target).empty());
+}
+
 TEST(Executor, ScalesInFourToThreeAndForgetsTheLeavingNodes) {
   EngineHarness h;
   auto nodes = h.cluster.addNodes(8);
