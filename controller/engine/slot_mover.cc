@@ -27,10 +27,21 @@ std::vector<std::vector<T>> chunk(const std::vector<T>& items, size_t size) {
   return out;
 }
 
+constexpr int kLongTimeoutFactor = 4;
+
+// MIGRATE's timeout: the configured one (times kLongTimeoutFactor for a key that timed out
+// alone), never above the cap.
+std::chrono::milliseconds migrateTimeout(const MoveOptions& options, bool long_timeout) {
+  auto timeout = options.migrate_timeout * (long_timeout ? kLongTimeoutFactor : 1);
+  if (options.migrate_timeout_cap.count() > 0) {
+    timeout = std::min(timeout, options.migrate_timeout_cap);
+  }
+  return timeout;
+}
+
 Command buildMigrate(const std::string& ip, int port, const std::vector<std::string>& keys,
-                     const MoveOptions& options, bool replace,
-                     std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
-  if (timeout.count() == 0) timeout = options.migrate_timeout;
+                     const MoveOptions& options, bool replace, bool long_timeout = false) {
+  const auto timeout = migrateTimeout(options, long_timeout);
   Command cmd = {"MIGRATE", ip, std::to_string(port), "", "0", std::to_string(timeout.count())};
   if (replace) cmd.push_back("REPLACE");
   if (!options.password.empty()) {
@@ -109,8 +120,6 @@ struct SlotState {
   bool long_timeout = false;  // a single key that timed out gets one try with 4x the timeout
 };
 
-constexpr int kLongTimeoutFactor = 4;
-
 int batchOf(const std::map<int, SlotState>& state, int slot, const MoveOptions& options) {
   auto it = state.find(slot);
   return it == state.end() || it->second.batch == 0 ? options.batch_keys : it->second.batch;
@@ -135,9 +144,10 @@ Status shrinkAfterTimeout(const Reply& r, int slot, const std::vector<std::strin
   }
   return failedPrecondition(
       "key '" + keys.front() + "' of slot " + std::to_string(slot) + " could not be moved to " +
-      destination + " within " +
-      std::to_string(options.migrate_timeout.count() * kLongTimeoutFactor / 1000) + " s (" + r.str +
-      "); the move stops here: raise spec.migration.timeoutSeconds or look at " + "the key's size");
+      destination + " within " + std::to_string(migrateTimeout(options, true).count()) + " ms (" +
+      r.str +
+      "); the move stops here: raise spec.migration.timeoutSeconds (up to half of "
+      "cluster-node-timeout is used) or look at the key's size");
 }
 
 // One round: fetch up to batch_keys keys for each slot and migrate them. Slots that still have
@@ -168,9 +178,7 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
     keys.reserve(r.elements.size());
     for (const auto& e : r.elements) keys.push_back(e.str);
     const bool long_timeout = (*state)[slots[i]].long_timeout;
-    migrates.push_back(buildMigrate(
-        dest_ip, dest_port, keys, options, false,
-        long_timeout ? options.migrate_timeout * kLongTimeoutFactor : options.migrate_timeout));
+    migrates.push_back(buildMigrate(dest_ip, dest_port, keys, options, false, long_timeout));
     migrate_slots.push_back(slots[i]);
     migrate_keys.push_back(std::move(keys));
   }

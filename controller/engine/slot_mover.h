@@ -20,6 +20,10 @@ struct MoveOptions {
   int slots_per_wave = 2048;     // slots opened (IMPORTING/MIGRATING) at once
   int slots_per_pipeline = 128;  // slots whose keys are fetched and migrated per round trip
   std::chrono::milliseconds migrate_timeout{60000};
+  // The most any MIGRATE may wait for the target (0: no limit). The source runs nothing else
+  // while it waits, and its peers fail it over once that outlasts cluster-node-timeout, so a
+  // paused or stalled target must not hold it that long.
+  std::chrono::milliseconds migrate_timeout_cap{0};
   std::string password;  // AUTH for MIGRATE when the cluster has requirepass
   // The write fence, asked before every batch of writes (SETSLOT, MIGRATE): false stops the
   // move at once with Aborted, leaving the current wave's slots open for whoever holds the

@@ -4,6 +4,7 @@
 
 #include "api/codec.h"
 #include "common/log.h"
+#include "resources/live_config.h"
 
 namespace slotkeeper::reconciler {
 
@@ -52,6 +53,7 @@ Result<SliceReport> runTopologySlice(RedisPort& redis, Clock& clock,
   eo.move.batch_keys = cluster.spec.migration.batch_keys;
   eo.move.password = snapshot.secret.password;
   eo.move.migrate_timeout = std::chrono::seconds(cluster.spec.migration.timeout_seconds);
+  eo.move.migrate_timeout_cap = resources::clusterNodeTimeout(cluster) / 2;
   eo.move.slots_per_wave = options.slots_per_wave;
   const auto margin = options.write_margin;
   eo.move.may_write = [&context, margin] { return context.mayWriteFor(margin); };

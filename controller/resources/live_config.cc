@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 
 #include "resources/config_map.h"
 
@@ -53,6 +54,19 @@ std::vector<std::pair<std::string, std::string>> makeLiveSettings(
     out.emplace_back(key, it == cluster.spec.redis_config.end() ? fallback : it->second);
   }
   return out;
+}
+
+std::chrono::milliseconds clusterNodeTimeout(const api::RedisCluster& cluster) {
+  constexpr std::string_view kKey = "cluster-node-timeout";
+  for (const auto& [key, value] : makeLiveSettings(cluster)) {
+    if (key != kKey) continue;
+    int64_t ms = 0;
+    auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), ms);
+    if (error == std::errc() && end == value.data() + value.size() && ms > 0) {
+      return std::chrono::milliseconds(ms);
+    }
+  }
+  return std::chrono::milliseconds(15000);
 }
 
 std::string makeLiveSettingsHash(const api::RedisCluster& cluster) {

@@ -4,6 +4,7 @@
 // onto the pod template, so only a change there rolls the pods.
 #pragma once
 
+#include <chrono>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +23,10 @@ bool isRestartOnlyRedisConfigKey(std::string_view key);
 // implies when the spec leaves the key out (so removing a key also takes effect without a
 // restart). In key order.
 std::vector<std::pair<std::string, std::string>> makeLiveSettings(const api::RedisCluster& cluster);
+
+// The cluster-node-timeout its nodes run with: the spec's, or Redis's default. A value the
+// validation let through but that is not a whole number counts as the default.
+std::chrono::milliseconds clusterNodeTimeout(const api::RedisCluster& cluster);
 
 // A stable hash of makeLiveSettings(): a node that took these settings needs no CONFIG SET.
 std::string makeLiveSettingsHash(const api::RedisCluster& cluster);

@@ -343,6 +343,16 @@ TEST(LiveConfig, SpecValuesOverrideWhatRedisConfImplies) {
   EXPECT_NE(makeLiveSettingsHash(c), before);
 }
 
+TEST(LiveConfig, NodeTimeoutIsTheSpecsOrRedisDefault) {
+  api::RedisCluster c = demoCluster();
+  c.spec.redis_config.clear();
+  EXPECT_EQ(clusterNodeTimeout(c), std::chrono::milliseconds(15000));
+  c.spec.redis_config["cluster-node-timeout"] = "5000";
+  EXPECT_EQ(clusterNodeTimeout(c), std::chrono::milliseconds(5000));
+  c.spec.redis_config["cluster-node-timeout"] = "5s";
+  EXPECT_EQ(clusterNodeTimeout(c), std::chrono::milliseconds(15000));
+}
+
 TEST(StatefulSetBuilder, ShardsDifferOnlyInShardIdentity) {
   api::RedisCluster c = demoCluster();
   json a = makeShardStatefulSet(c, 0);

@@ -360,6 +360,36 @@ TEST(SlotMover, TimeoutsShrinkTheBatchUntilTheKeysMove) {
   EXPECT_TRUE(holdsExactly(f.h.cluster, f.data));
 }
 
+// MIGRATE blocks the source while it waits for the target: no MIGRATE, not even a lone key's
+// longer retry, waits longer than the cap (half the cluster's node timeout in the operator).
+TEST(SlotMover, NoMigrateWaitsLongerThanTheCap) {
+  MoverFixture f(3000);
+  const auto moving = f.keysInSlots(0, 99);
+  ASSERT_FALSE(moving.empty());
+  engine::MoveOptions options;
+  options.migrate_timeout = std::chrono::seconds(60);
+  options.migrate_timeout_cap = std::chrono::milliseconds(2500);
+  std::vector<long> timeouts;
+  bool refused_once = false;
+  f.h.cluster.setCommandHook(
+      [&](const std::string&, const redis::Command& cmd) -> std::optional<CommandFault> {
+        if (cmd.empty() || cmd[0] != "MIGRATE") return std::nullopt;
+        timeouts.push_back(std::stol(cmd[5]));  // MIGRATE host port "" 0 timeout ...
+        if (refused_once || cmd.size() > 8) return std::nullopt;  // one key alone: time out once
+        refused_once = true;
+        return CommandFault{Reply::error("IOERR error or timeout reading to target instance")};
+      });
+  options.batch_keys = 1;
+  engine::MoveCounters counters;
+  Status s = engine::moveSlots(f.moveNode(0), f.moveNode(1), {f.clients[2].get()}, slotRange(0, 99),
+                               options, &counters);
+  ASSERT_TRUE(s.isOk()) << s.toString();
+  ASSERT_TRUE(refused_once);
+  ASSERT_FALSE(timeouts.empty());
+  for (long t : timeouts) EXPECT_EQ(t, 2500);
+  EXPECT_TRUE(holdsExactly(f.h.cluster, f.data));
+}
+
 // A key that cannot be sent even alone with the longer timeout stops the move, named.
 TEST(SlotMover, AKeyThatNeverMovesStopsTheMoveNamingIt) {
   MoverFixture f(3000);
