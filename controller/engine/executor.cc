@@ -293,23 +293,31 @@ Status Executor::runMoves(const std::vector<topology::MoveSlotsStep>& moves) {
 // After a failover of a move's source, the importing node may see the slot with no owner: it
 // skipped the promoted master's claim (it was importing the slot) and dropped the demoted
 // source's. It then refuses RESTORE-ASKING ("Hash slot not served"), so before keys move it is
-// told which node holds the slot now; its importing marker stays.
+// told which key holder claims the slot now; its importing marker stays. (The holder may carry
+// a MIGRATING marker by then, set by an earlier settle, so every holder is asked.)
 Status Executor::pointUnboundSlotsAtHolder(NodeClient& owner, const topology::SettleSlotStep& first,
                                            const std::vector<int>& slots) {
-  if (!first.finish || first.takeover_holders.empty()) return Status::ok();
+  if (!first.finish || first.key_holders.empty()) return Status::ok();
   ASSIGN_OR_RETURN(auto view, owner.clusterNodes());
   const std::vector<std::string> owners = slotOwnersFrom(view);
-  std::vector<int> unbound;
+  SlotSet unbound;
   for (int s : slots) {
-    if (owners[static_cast<size_t>(s)].empty()) unbound.push_back(s);
+    if (owners[static_cast<size_t>(s)].empty()) unbound.add(s);
   }
-  if (unbound.empty()) return Status::ok();
-  ASSIGN_OR_RETURN(NodeClient * holder, clientFor(first.takeover_holders.front()));
-  ASSIGN_OR_RETURN(auto holder_me, readMyself(*holder));
-  RETURN_IF_ERROR(checkWriteFence(options_.move));
-  log::warn("open slots without an owner on the importing node; pointing them at their holder",
-            {{"slots", unbound.size()}, {"owner", owner.address()}, {"holder", holder->address()}});
-  return owner.clusterSetSlotsNode(unbound, holder_me.id);
+  for (const auto& holder_address : first.key_holders) {
+    if (unbound.empty()) break;
+    ASSIGN_OR_RETURN(NodeClient * holder, clientFor(holder_address));
+    ASSIGN_OR_RETURN(auto holder_me, readMyself(*holder));
+    if (!holder_me.master) continue;
+    const SlotSet claimed = unbound & SlotSet::fromRanges(holder_me.slots);
+    if (claimed.empty()) continue;
+    RETURN_IF_ERROR(checkWriteFence(options_.move));
+    log::warn("open slots without an owner on the importing node; pointing them at their holder",
+              {{"slots", claimed.count()}, {"owner", owner.address()}, {"holder", holder_address}});
+    RETURN_IF_ERROR(owner.clusterSetSlotsNode(claimed.slots(), holder_me.id));
+    unbound = unbound - claimed;
+  }
+  return Status::ok();
 }
 
 // A master promoted in the middle of a move has no MIGRATING marker: for a key that already

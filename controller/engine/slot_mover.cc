@@ -264,13 +264,28 @@ Status migrateSlotKeys(NodeClient& holder, NodeClient& destination, const std::v
   return Status::ok();
 }
 
+// Redis's answer to SETSLOT on a replica: a failover demoted the node since it was read.
+bool isDemotedNodeError(const Status& status) {
+  return !status.isOk() && status.message().find("SETSLOT only with masters") != std::string::npos;
+}
+
 Status assignSlotsEverywhere(const MoveNode& owner, const std::vector<NodeClient*>& others,
                              const std::vector<int>& slots) {
-  RETURN_IF_ERROR(owner.client->clusterSetSlotsNode(slots, owner.id));
+  Status owned = owner.client->clusterSetSlotsNode(slots, owner.id);
+  if (isDemotedNodeError(owned)) {
+    return rolesChanged(owner.client->address() + " became a replica before taking the slots");
+  }
+  RETURN_IF_ERROR(owned);
   failpoint("move.owner-assigned");
   for (NodeClient* other : others) {
     if (other == owner.client) continue;
-    RETURN_IF_ERROR(other->clusterSetSlotsNode(slots, owner.id));
+    Status told = other->clusterSetSlotsNode(slots, owner.id);
+    // A master demoted meanwhile learns the owner from its new master and from gossip.
+    if (isDemotedNodeError(told)) {
+      log::info("not telling a demoted node the new owner", {{"node", other->address()}});
+      continue;
+    }
+    RETURN_IF_ERROR(told);
     failpoint("move.other-assigned");
   }
   return Status::ok();

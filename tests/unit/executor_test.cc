@@ -261,6 +261,39 @@ TEST(Executor, AnOpenSlotWhoseOwnerIsOutOfMemoryIsRolledBackToItsSource) {
   EXPECT_TRUE(h.cluster.importingSlots(target).empty());
 }
 
+// An importing node that lost the slot's owner from its view (it skips claims for slots it
+// imports, and the claim it had was dropped by a failover) refuses the keys with "Hash slot not
+// served". The settle first tells it which holder claims the slot, here a source that carries
+// its MIGRATING marker (set again by an earlier settle after that failover).
+TEST(Executor, AnImportingNodeThatSeesTheSlotUnownedIsToldItsHolderBeforeKeysMove) {
+  EngineHarness h;
+  auto nodes = h.cluster.addNodes(3);
+  h.cluster.formCluster(nodes, {});
+  std::map<std::string, std::string> data;
+  for (int i = 0; i < 10; ++i) data["{lost}:" + std::to_string(i)] = "v" + std::to_string(i);
+  h.load(data);
+  const int slot = redis::keyHashSlot(data.begin()->first);
+  const std::string source = h.cluster.addressOfId(h.cluster.ownerOf(slot));
+  const std::string target = source == nodes[0] ? nodes[1] : nodes[0];
+  auto src = h.cluster.connect(source);
+  auto dst = h.cluster.connect(target);
+  ASSERT_TRUE(src.isOk() && dst.isOk());
+  ASSERT_TRUE((*dst)->clusterSetSlotImporting(slot, h.cluster.idOf(source)).isOk());
+  ASSERT_TRUE((*src)->clusterSetSlotMigrating(slot, h.cluster.idOf(target)).isOk());
+  h.cluster.setAutoPropagate(false);
+  ASSERT_TRUE((*dst)->clusterDelSlotsRange({{slot, slot}}).isOk());
+  ASSERT_EQ(h.cluster.ownerInViewOf(target, slot), "");
+
+  auto report = h.converge(shapeOf(nodes, 3, 0));
+  ASSERT_TRUE(report.isOk()) << report.status().toString();
+  h.cluster.setAutoPropagate(true);
+  h.cluster.propagate();
+  EXPECT_TRUE(agreeAndServe(h.cluster, nodes));
+  EXPECT_TRUE(holdsExactly(h.cluster, data));
+  EXPECT_TRUE(h.cluster.migratingSlots(source).empty());
+  EXPECT_TRUE(h.cluster.importingSlots(target).empty());
+}
+
 TEST(Executor, ScalesInFourToThreeAndForgetsTheLeavingNodes) {
   EngineHarness h;
   auto nodes = h.cluster.addNodes(8);
