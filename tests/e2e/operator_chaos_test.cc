@@ -3,11 +3,11 @@
 // or back from 4 to 3 with the migration slowed down, while a go-redis client writes and reads
 // keys of its own, and one fault strikes at a moment drawn from a seed: SIGKILL of a source's,
 // the target's or a source's replica's redis, a forced failover of a source or of the target,
-// a source stopped longer than the node timeout, the target paused with CLIENT PAUSE, or the
-// operator killed. Each trial must converge with no open slot, a clean `redis-cli --cluster
-// check`, every one of the 20,000 keys, and no acknowledged client write lost outside the
-// fault's window. CI runs a fixed set; scripts/chaos.sh runs many (SK_CHAOS_TRIALS,
-// SK_CHAOS_SEED) and prints the table.
+// a source stopped longer than the node timeout, the target paused with CLIENT PAUSE, the
+// target's pod deleted with its emptyDir, or the operator killed. Each trial must converge with no
+// open slot, a clean `redis-cli --cluster check`, every one of the 20,000 keys, and no acknowledged
+// client write lost outside the fault's window. CI runs a fixed set; scripts/chaos.sh runs many
+// (SK_CHAOS_TRIALS, SK_CHAOS_SEED) and prints the table.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -163,6 +163,14 @@ std::vector<Fault> allFaults() {
        [](OperatorEnv& env, const std::string& c, const Roles& r) {
          return killRedis(env, replicaOf(env, c, r.source), "replica of source " + r.source + ",");
        }},
+      {"delete-target-pod",
+       [](OperatorEnv& env, const std::string&, const Roles& r) {
+         // The pod and its emptyDir go; the StatefulSet makes a new, empty one.
+         CommandResult deleted =
+             env.kubectl("delete pod " + r.target + " --grace-period=0 --force --wait=false");
+         return "pod of target " + r.target + " deleted (exit " +
+                std::to_string(deleted.exit_code) + ")";
+       }},
       {"kill-operator",
        [](OperatorEnv& env, const std::string&, const Roles&) {
          env.killOperator();
@@ -183,6 +191,7 @@ struct TrialResult {
   // The client load: failed commands, and acknowledged writes lost inside / outside the fault's
   // window (-1: no summary).
   int64_t failed_commands = -1, lost_in_window = -1, lost_outside = -1, writes_acked = 0;
+  double longest_op_ms = -1;  // the longest single command the client saw
   std::string lost_example;
 };
 
@@ -191,6 +200,7 @@ void classifyLosses(const nlohmann::json& summary, int64_t window_start_ms, int6
                     TrialResult& r) {
   r.failed_commands = summary.value("failed_commands", int64_t{-1});
   r.writes_acked = summary.value("writes_acked", int64_t{0});
+  r.longest_op_ms = summary.value("max_latency_ms", -1.0);
   r.lost_in_window = r.lost_outside = 0;
   for (const auto& lost : summary.value("lost_keys", nlohmann::json::array())) {
     const int64_t acked_at = lost.value("acked_at_ms", int64_t{0});
@@ -260,13 +270,13 @@ TrialResult runTrial(OperatorEnv& env, const std::string& cluster, int trial, co
   std::printf(
       "CHAOS | %-15s | %s | struck at %4lld slots | converged %-3s in %4.0f s | open slots %d | "
       "keys %lld -> %lld | check %s | client: %lld failed, %lld lost in window, %lld lost "
-      "outside, %lld acked | %s\n",
+      "outside, %lld acked, longest %.0f ms | %s\n",
       r.fault.c_str(), r.direction.c_str(), static_cast<long long>(r.struck_at),
       r.converged ? "yes" : "NO", r.seconds, r.open_slots, static_cast<long long>(r.keys_before),
       static_cast<long long>(r.keys_after), r.check_clean ? "clean" : "ERR",
       static_cast<long long>(r.failed_commands), static_cast<long long>(r.lost_in_window),
       static_cast<long long>(r.lost_outside), static_cast<long long>(r.writes_acked),
-      r.what.c_str());
+      r.longest_op_ms, r.what.c_str());
   std::fflush(stdout);
   return r;
 }
