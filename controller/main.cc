@@ -23,6 +23,15 @@ using namespace slotkeeper;
 
 namespace {
 
+// What a pass read of each node, for its metrics.
+metrics::NodeReadings readingsOf(const reconciler::LiveObservation& live) {
+  metrics::NodeReadings r{live.memory, live.load, live.replication, {}};
+  for (const auto& n : live.cluster.nodes) {
+    if (n.reachable) r.keys[n.address] = n.keys;
+  }
+  return r;
+}
+
 // The Lease holder and Event reporter: the pod name when the Deployment passes it (POD_NAME from
 // the downward API), so `kubectl get lease` names the leading pod; else the host name. The
 // random suffix keeps a restarted process from mistaking its predecessor's lease for its own.
@@ -114,8 +123,11 @@ int main(int argc, char** argv) {
   reconciler::ClusterReconciler reconciler(
       kube_port, redis_port, clock, options,
       [&metrics](const api::RedisCluster& c, const api::RedisClusterStatus& s, int64_t slots,
-                 int64_t keys, int64_t conflicts, bool in_progress) {
+                 int64_t keys, int64_t conflicts, bool in_progress,
+                 const reconciler::LiveObservation* live) {
         metrics.observeCluster(c, s, slots, keys, conflicts, in_progress);
+        if (live != nullptr)
+          metrics.observeNodes(c, metrics::samplesFrom(s.nodes, readingsOf(*live)));
       });
 
   reconciler.setGoneObserver([&metrics](const std::string& ns, const std::string& name) {

@@ -31,6 +31,7 @@ void addTo(prometheus::Counter& counter, int64_t total_for_pass) {
 
 OperatorMetrics::OperatorMetrics()
     : registry_(std::make_shared<prometheus::Registry>()),
+      nodes_(*registry_),
       masters_(BuildGauge()
                    .Name("slotkeeper_cluster_masters")
                    .Help("Masters holding slots, as observed")
@@ -143,7 +144,18 @@ void OperatorMetrics::observeCluster(const api::RedisCluster& cluster,
   }
 }
 
+void OperatorMetrics::observeNodes(const api::RedisCluster& cluster,
+                                   const std::vector<NodeSample>& nodes) {
+  {
+    std::lock_guard lock(mu_);
+    if (gone_.count(cluster.ns + "/" + cluster.name)) return;
+  }
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  nodes_.observe(cluster.ns, cluster.name, nodes, std::chrono::duration<double>(now).count());
+}
+
 void OperatorMetrics::forgetCluster(const std::string& ns, const std::string& name) {
+  nodes_.forget(ns, name);
   auto labels = clusterLabels(ns, name);
   auto drop = [&labels](auto& family) {
     if (family.Has(labels)) family.Remove(&family.Add(labels));

@@ -16,6 +16,7 @@
 
 #include "api/types.h"
 #include "common/status.h"
+#include "metrics/node_metrics.h"
 
 namespace slotkeeper::metrics {
 
@@ -29,6 +30,8 @@ class OperatorMetrics {
   void observeCluster(const api::RedisCluster& cluster, const api::RedisClusterStatus& status,
                       int64_t slots_moved, int64_t keys_moved, int64_t key_conflicts,
                       bool migration_in_progress);
+  // The per-node series of a cluster, from the pass that just read its nodes.
+  void observeNodes(const api::RedisCluster& cluster, const std::vector<NodeSample>& nodes);
   // Drops every series of a deleted cluster, so its alerts resolve.
   void forgetCluster(const std::string& ns, const std::string& name);
   // Counts a pass and its duration per cluster (not for a cluster just forgotten).
@@ -41,6 +44,7 @@ class OperatorMetrics {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  NodeMetrics nodes_;
   prometheus::Family<prometheus::Gauge>& masters_;
   prometheus::Family<prometheus::Gauge>& replicas_;
   prometheus::Family<prometheus::Gauge>& unprotected_;

@@ -46,7 +46,8 @@ Status ClusterReconciler::runSlice(const kube::ReconcileContext& context, const 
   recordEvents(snapshot, d);
   log::info("topology slice", {{"cluster", key}, {"plan", d.topology->summary}});
   auto on_progress = [&](int64_t slots, int64_t keys) {
-    if (observer_ && (slots > 0 || keys > 0)) observer_(cluster, d.status, slots, keys, 0, true);
+    if (observer_ && (slots > 0 || keys > 0))
+      observer_(cluster, d.status, slots, keys, 0, true, nullptr);
   };
   auto slice = runTopologySlice(redis_, clock_, context, options_.act, snapshot, *d.topology,
                                 options_.snapshot, on_progress);
@@ -77,7 +78,7 @@ Status ClusterReconciler::runSlice(const kube::ReconcileContext& context, const 
   op["keysMoved"] = op.value("keysMoved", int64_t{0}) + slice->keys_moved;
   if (slice->key_conflicts > 0) {
     op["keyConflicts"] = op.value("keyConflicts", int64_t{0}) + slice->key_conflicts;
-    if (observer_) observer_(cluster, d.status, 0, 0, slice->key_conflicts, true);
+    if (observer_) observer_(cluster, d.status, 0, 0, slice->key_conflicts, true, nullptr);
     kube_.recordEvent(snapshot.object, kube::EventType::kWarning, api::kReasonKeyConflicts,
                       std::to_string(slice->key_conflicts) +
                           " key(s) were on both sides of a move with different values (a Redis "
@@ -181,7 +182,10 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
     acted = writeStatusIfChanged(kube_, snapshot->cluster, written, d.status, &memory);
   }
   remember(key, std::move(memory));
-  if (observer_) observer_(snapshot->cluster, d.status, 0, 0, 0, d.topology.has_value());
+  if (observer_) {
+    observer_(snapshot->cluster, d.status, 0, 0, 0, d.topology.has_value(),
+              snapshot->live.has_value() ? &*snapshot->live : nullptr);
+  }
   if (!acted.isOk()) return acted;
   if (!d.error.isOk()) return d.error;
   return d.requeue;

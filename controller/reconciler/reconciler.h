@@ -30,10 +30,12 @@ struct ReconcilerOptions {
 
 // Told what a pass observed, for metrics: as a topology change makes progress (in_progress
 // true) and at the end of every pass. slots_moved, keys_moved and key_conflicts are counted
-// since the previous call, so counters advance while a long migration runs.
+// since the previous call, so counters advance while a long migration runs. `live` is what the
+// pass read of the nodes (null in the reports made during a migration, and when nothing could
+// be read).
 using StatusObserver = std::function<void(
     const api::RedisCluster& cluster, const api::RedisClusterStatus& status, int64_t slots_moved,
-    int64_t keys_moved, int64_t key_conflicts, bool in_progress)>;
+    int64_t keys_moved, int64_t key_conflicts, bool in_progress, const LiveObservation* live)>;
 
 // Told when a pass finds its RedisCluster deleted (or being deleted), so its metrics go too.
 using GoneObserver = std::function<void(const std::string& ns, const std::string& name)>;

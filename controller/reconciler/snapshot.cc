@@ -121,13 +121,15 @@ void readNodeInfo(redis::NodeConnector& connector, bool passwords, LiveObservati
     auto client = connector.connect(n.address);
     if (!client.isOk()) continue;
     // One round trip for every read; the typed reads below are answered from memory.
-    std::vector<redis::Command> reads = {{"INFO", "replication"}, {"INFO", "memory"}};
+    std::vector<redis::Command> reads = {
+        {"INFO", "replication"}, {"INFO", "memory"}, {"INFO", "clients"}, {"INFO", "stats"}};
     if (passwords) {
       reads.push_back({"ACL", "GETUSER", "default"});
       reads.push_back({"CONFIG", "GET", "masterauth"});
     }
     (void)(*client)->pipeline(reads);
     if (auto memory = (*client)->infoMemory(); memory.isOk()) live->memory[n.address] = *memory;
+    if (auto load = (*client)->infoLoad(); load.isOk()) live->load[n.address] = *load;
     if (passwords) {
       auto hashes = (*client)->aclPasswordHashes("default");
       auto masterauth = (*client)->configGet("masterauth");

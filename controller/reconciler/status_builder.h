@@ -23,6 +23,8 @@ struct LiveObservation {
   std::map<std::string, std::vector<redis::ClusterNodeEntry>> views;
   // INFO memory of every reachable node, by "ip:port": room for the keys a move brings.
   std::map<std::string, redis::MemoryInfo> memory;
+  // INFO clients and stats of every reachable node, by "ip:port", for its metrics.
+  std::map<std::string, redis::LoadInfo> load;
   // Password state of every reachable node, when the cluster has a password.
   std::map<std::string, NodePasswords> passwords;
 };

@@ -406,6 +406,23 @@ Result<MemoryInfo> parseMemoryInfo(std::string_view text) {
   return info;
 }
 
+Result<LoadInfo> parseLoadInfo(std::string_view text) {
+  constexpr std::string_view kInfoLoad = "INFO clients/stats";
+  LoadInfo info;
+  RETURN_IF_ERROR(forEachInfoField(
+      kInfoLoad, text,
+      [&](std::string_view key, std::string_view value, const NumberedLine& line) -> Status {
+        int64_t* field = key == "connected_clients"           ? &info.connected_clients
+                         : key == "instantaneous_ops_per_sec" ? &info.ops_per_sec
+                         : key == "evicted_keys"              ? &info.evicted_keys
+                         : key == "expired_keys"              ? &info.expired_keys
+                                                              : nullptr;
+        if (field == nullptr) return Status::ok();
+        return assignNumber(kInfoLoad, key, value, line, field);
+      }));
+  return info;
+}
+
 Result<ReplicationInfo> parseReplicationInfo(std::string_view text) {
   ReplicationInfo info;
   RETURN_IF_ERROR(forEachInfoField(

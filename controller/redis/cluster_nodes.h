@@ -96,4 +96,16 @@ struct MemoryInfo {
 
 Result<MemoryInfo> parseMemoryInfo(std::string_view text);
 
+// The load of a node, from INFO clients and INFO stats, for its metrics.
+struct LoadInfo {
+  int64_t connected_clients = 0;
+  int64_t ops_per_sec = 0;   // instantaneous_ops_per_sec
+  int64_t evicted_keys = 0;  // since the node started
+  int64_t expired_keys = 0;  // since the node started
+};
+
+// Reads the fields above from the text of INFO clients, INFO stats, or both concatenated; a
+// field that is absent stays 0.
+Result<LoadInfo> parseLoadInfo(std::string_view text);
+
 }  // namespace slotkeeper::redis

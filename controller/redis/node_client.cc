@@ -261,6 +261,21 @@ Result<MemoryInfo> NodeClient::infoMemory() {
   return info;
 }
 
+Result<LoadInfo> NodeClient::infoLoad() {
+  ASSIGN_OR_RETURN(auto replies, pipeline({{"INFO", "clients"}, {"INFO", "stats"}}));
+  std::string text;
+  for (const auto& reply : replies) {
+    if (reply.type != Reply::Type::kString) {
+      return internalError(address() + ": INFO clients/stats: expected a bulk string");
+    }
+    text += reply.str;
+    text += "\r\n";
+  }
+  auto info = parseLoadInfo(text);
+  if (!info.isOk()) return info.status().withContext(address());
+  return info;
+}
+
 Result<ReplicationInfo> NodeClient::infoReplication() {
   ASSIGN_OR_RETURN(Reply reply, commandExpecting(*this, {"INFO", "replication"},
                                                  Reply::Type::kString, "bulk string"));

@@ -38,6 +38,8 @@ class NodeClient {
   Result<std::string> clusterMyId();
   Result<ReplicationInfo> infoReplication();
   Result<MemoryInfo> infoMemory();
+  // INFO clients and INFO stats, in one round trip.
+  Result<LoadInfo> infoLoad();
   Result<int64_t> dbSize();
   Status ping();
 

@@ -104,7 +104,7 @@ expect_refused leaderElection --set replicaCount=2 --set leaderElection.enabled=
 labelled=$(render --set alertRulesConfigMap.enabled=true --set-string alerts.additionalLabels.page=true \
   --set alerts.additionalLabels.severity=P1 --show-only templates/alert-rules-configmap.yaml)
 if grep -q 'page: "true"' <<<"$labelled" && ! grep -q 'severity: critical' <<<"$labelled" &&
-  [[ $(grep -c 'severity: P1' <<<"$labelled") == 7 ]]; then
+  [[ $(grep -c 'severity: P1' <<<"$labelled") == 11 ]]; then
   pass "alerts.additionalLabels: strings, overriding severity"
 else
   fail "alerts.additionalLabels rendered wrongly"

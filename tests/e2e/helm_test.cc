@@ -306,6 +306,42 @@ TEST(HelmChart, InstallsAlertsOnAnUnprotectedMasterUpgradesAndUninstallsKeepingC
       << runShell("curl -s http://" + prometheus.address() + "/api/v1/alerts").output;
   EXPECT_EQ(prometheus.query("slotkeeper_cluster_replicas" + in_cluster), 3);
 
+  // Per-node series for every pod, labelled by role, scraped by the real Prometheus; after a
+  // failover the promoted pod's series carry role="master".
+  const std::string of_cluster = std::string("rediscluster=\"") + kCluster + "\"";
+  auto countNodes = [&](const std::string& series, const std::string& more) {
+    return prometheus.query("count(" + series + "{" + of_cluster + more + "})");
+  };
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        return countNodes("slotkeeper_node_keys", ",role=\"master\"") == 3 &&
+               countNodes("slotkeeper_node_keys", ",role=\"replica\"") == 3;
+      },
+      90s))
+      << chart.operatorMetrics();
+  EXPECT_EQ(countNodes("slotkeeper_node_memory_used_bytes", ""), 6);
+  EXPECT_EQ(countNodes("slotkeeper_node_connected_clients", ""), 6);
+  EXPECT_EQ(prometheus.query("count(slotkeeper_node_master_link_up{" + of_cluster + "} == 1)"), 3);
+  std::string promoted;
+  for (const auto& [pod, ip] : env.podIps(kCluster)) {
+    auto nodes = env.clusterNodesAt(ip);
+    for (const auto& n : nodes.isOk() ? *nodes : std::vector<redis::ClusterNodeEntry>{}) {
+      if (n.myself && n.replica && promoted.empty()) promoted = pod;
+    }
+  }
+  ASSERT_FALSE(promoted.empty());
+  ASSERT_EQ(
+      runShell("redis-cli -h " + env.podIps(kCluster)[promoted] + " CLUSTER FAILOVER").exit_code,
+      0);
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        return countNodes("slotkeeper_node_keys", ",pod=\"" + promoted + "\",role=\"master\"") ==
+                   1 &&
+               countNodes("slotkeeper_node_keys", ",role=\"master\"") == 3;
+      },
+      120s))
+      << chart.operatorMetrics();
+
   // Upgrade with a changed log level while clients write: a new operator pod with the new flag
   // takes over, and the redis pods and their clients never notice.
   const std::string first_log = chart.operatorLog();

@@ -102,6 +102,10 @@ TEST(HiredisClient, PingsAndReadsItsOwnIdentityFromClusterNodes) {
   ASSERT_TRUE(replication.isOk()) << replication.status().toString();
   EXPECT_EQ(replication->role, "master");
   EXPECT_TRUE(replication->replicas.empty());
+  auto load = client->infoLoad();
+  ASSERT_TRUE(load.isOk()) << load.status().toString();
+  EXPECT_GE(load->connected_clients, 1);  // this client
+  EXPECT_EQ(load->evicted_keys, 0);
 }
 
 TEST(HiredisClient, AddAndDeleteSlotRangesShowInClusterInfoAndNodes) {

@@ -231,5 +231,21 @@ INSTANTIATE_TEST_SUITE_P(
                           "INFO replication line 2: expected 'key:value'"}),
     [](const auto& info) { return testName(info.param.name); });
 
+// INFO clients and INFO stats of Redis 7.0, abridged, read together as the operator does.
+TEST(LoadInfoParser, ReadsClientsOpsAndEvictionsFromClientsAndStats) {
+  const std::string text =
+      "# Clients\r\nconnected_clients:12\r\ncluster_connections:10\r\nblocked_clients:0\r\n"
+      "\r\n# Stats\r\ntotal_connections_received:40\r\ninstantaneous_ops_per_sec:1534\r\n"
+      "expired_keys:7\r\nevicted_keys:3\r\ninstantaneous_input_kbps:1.25\r\n";
+  auto info = parseLoadInfo(text);
+  ASSERT_TRUE(info.isOk()) << info.status().toString();
+  EXPECT_EQ(info->connected_clients, 12);
+  EXPECT_EQ(info->ops_per_sec, 1534);
+  EXPECT_EQ(info->expired_keys, 7);
+  EXPECT_EQ(info->evicted_keys, 3);
+  auto bad = parseLoadInfo("connected_clients:many\r\n");
+  EXPECT_FALSE(bad.isOk());
+}
+
 }  // namespace
 }  // namespace slotkeeper::redis

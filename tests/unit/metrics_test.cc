@@ -137,5 +137,108 @@ TEST(OperatorMetrics, OperatorSeriesAndBuildInfo) {
   EXPECT_NE(text.find("# TYPE slotkeeper_reconcile_duration_seconds histogram"), std::string::npos);
 }
 
+// --- per-node series ---
+
+std::vector<NodeSample> twoNodes(const std::string& first_role, int64_t evicted) {
+  NodeSample master;
+  master.pod = "cache-shard-0-0";
+  master.role = first_role;
+  master.memory = redis::MemoryInfo{1000, 4000};
+  master.load = redis::LoadInfo{7, 120, evicted, 3};
+  master.keys = 42;
+  master.replication_offset = 900;
+  NodeSample replica;
+  replica.pod = "cache-shard-0-1";
+  replica.role = "replica";
+  replica.link_up = true;
+  replica.lag_bytes = 12;
+  replica.lag_seconds = 1;
+  return {master, replica};
+}
+
+const std::string kMaster =
+    R"({namespace="shop",pod="cache-shard-0-0",rediscluster="cache",role="master",shard="0"})";
+const std::string kReplica =
+    R"({namespace="shop",pod="cache-shard-0-1",rediscluster="cache",role="replica",shard="0"})";
+
+TEST(NodeMetrics, EveryNodeHasItsSeriesLabelledByPodShardAndRole) {
+  OperatorMetrics m;
+  const auto c = clusterNamed("shop", "cache");
+  m.observeNodes(c, twoNodes("master", 5));
+  const std::string text = m.render();
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_memory_used_bytes" + kMaster + " 1000")) << text;
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_memory_max_bytes" + kMaster + " 4000"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_connected_clients" + kMaster + " 7"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_ops_per_second" + kMaster + " 120"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_keys" + kMaster + " 42"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_replication_offset_bytes" + kMaster + " 900"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_evicted_keys_total" + kMaster + " 5"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_expired_keys_total" + kMaster + " 3"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_master_link_up" + kReplica + " 1"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_replication_lag_bytes" + kReplica + " 12"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_replication_lag_seconds" + kReplica + " 1"));
+  EXPECT_EQ(text.find("slotkeeper_node_master_link_up" + kMaster), std::string::npos)
+      << "a master has no link to a master";
+  EXPECT_NE(text.find("slotkeeper_node_last_observed_timestamp_seconds" + kReplica),
+            std::string::npos);
+}
+
+// Redis's counters start again from 0 when the node restarts; the series keeps going up.
+TEST(NodeMetrics, RedisCountersBecomeCountersThatSurviveANodeRestart) {
+  OperatorMetrics m;
+  const auto c = clusterNamed("shop", "cache");
+  m.observeNodes(c, twoNodes("master", 5));
+  m.observeNodes(c, twoNodes("master", 8));
+  EXPECT_TRUE(hasLine(m.render(), "slotkeeper_node_evicted_keys_total" + kMaster + " 8"));
+  m.observeNodes(c, twoNodes("master", 2));  // restarted, evicted 2 since
+  EXPECT_TRUE(hasLine(m.render(), "slotkeeper_node_evicted_keys_total" + kMaster + " 10"));
+}
+
+TEST(NodeMetrics, AFailoverMovesTheSeriesToTheNewRoleAndDeletionDropsThemAll) {
+  OperatorMetrics m;
+  const auto c = clusterNamed("shop", "cache");
+  m.observeNodes(c, twoNodes("master", 0));
+  auto swapped = twoNodes("replica", 0);
+  swapped[1].role = "master";
+  m.observeNodes(c, swapped);
+  std::string text = m.render();
+  EXPECT_EQ(text.find("slotkeeper_node_keys" + kMaster), std::string::npos) << text;
+  const std::string demoted =
+      R"({namespace="shop",pod="cache-shard-0-0",rediscluster="cache",role="replica",shard="0"})";
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_keys" + demoted + " 42")) << text;
+
+  m.forgetCluster("shop", "cache");
+  text = m.render();
+  EXPECT_EQ(text.find("pod=\"cache-shard-0"), std::string::npos) << text;
+}
+
+TEST(NodeMetrics, SamplesTakeEachNodesReadingsByItsAddress) {
+  api::NodeStatus master;
+  master.pod = "cache-shard-0-0";
+  master.ip = "127.0.0.1";
+  master.role = "master";
+  api::NodeStatus replica;
+  replica.pod = "cache-shard-0-1";
+  replica.ip = "127.0.0.10";
+  replica.role = "replica";
+  replica.link_status = "up";
+  replica.lag_bytes = 4;
+  NodeReadings r;
+  r.memory["127.0.0.10:6379"] = {2000, 0};
+  r.keys["127.0.0.1:6379"] = 5;
+  redis::ReplicationInfo repl;
+  repl.role = "slave";
+  repl.slave_repl_offset = 77;
+  r.replication["127.0.0.10:6379"] = repl;
+  auto samples = samplesFrom({master, replica}, r);
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_FALSE(samples[0].memory.has_value()) << "127.0.0.10's reading is not 127.0.0.1's";
+  EXPECT_EQ(samples[0].keys, 5);
+  EXPECT_EQ(samples[1].memory->used_memory, 2000);
+  EXPECT_EQ(samples[1].replication_offset, 77);
+  EXPECT_TRUE(samples[1].link_up);
+  EXPECT_EQ(samples[1].lag_bytes, 4);
+}
+
 }  // namespace
 }  // namespace slotkeeper::metrics

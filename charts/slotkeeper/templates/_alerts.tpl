@@ -97,6 +97,63 @@ groups:
           runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "RedisClusterReconcileFailing" | quote }}
           {{- end }}
       {{- end }}{{ end }}
+  - name: slotkeeper-redis-nodes
+    rules:
+      {{- with $a.nodeMemoryNearMax }}{{ if .enabled }}
+      - alert: RedisNodeMemoryNearMax
+        expr: |-
+          max by (namespace, rediscluster, pod) (slotkeeper_node_memory_used_bytes)
+            / max by (namespace, rediscluster, pod) (slotkeeper_node_memory_max_bytes > 0)
+            > {{ .threshold }}
+        for: {{ .for }}
+        labels:
+          {{- include "slotkeeper.alertLabels" (list $a .severity) | nindent 10 }}
+        annotations:
+          summary: {{ `Redis pod {{ $labels.namespace }}/{{ $labels.pod }} of RedisCluster {{ $labels.rediscluster }} uses {{ $value | humanizePercentage }} of its maxmemory` | quote }}
+          description: {{ `At maxmemory a noeviction node refuses writes (OOM) and an allkeys-* node evicts keys. Raise spec.redisConfig.maxmemory (set live, no restart) or add masters.` | quote }}
+          {{- with $a.runbookUrlBase }}
+          runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "RedisNodeMemoryNearMax" | quote }}
+          {{- end }}
+      {{- end }}{{ end }}
+      {{- with $a.replicationLinkDown }}{{ if .enabled }}
+      - alert: RedisReplicationLinkDown
+        expr: min by (namespace, rediscluster, pod) (slotkeeper_node_master_link_up) == 0
+        for: {{ .for }}
+        labels:
+          {{- include "slotkeeper.alertLabels" (list $a .severity) | nindent 10 }}
+        annotations:
+          summary: {{ `Replica {{ $labels.namespace }}/{{ $labels.pod }} of RedisCluster {{ $labels.rediscluster }} has lost its link to its master` | quote }}
+          description: {{ `The replica receives no writes and cannot take over its master's slots with current data. Check the master pod and the replica's log.` | quote }}
+          {{- with $a.runbookUrlBase }}
+          runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "RedisReplicationLinkDown" | quote }}
+          {{- end }}
+      {{- end }}{{ end }}
+      {{- with $a.replicaLagging }}{{ if .enabled }}
+      - alert: RedisReplicaLagging
+        expr: max by (namespace, rediscluster, pod) (slotkeeper_node_replication_lag_seconds) > {{ .thresholdSeconds }}
+        for: {{ .for }}
+        labels:
+          {{- include "slotkeeper.alertLabels" (list $a .severity) | nindent 10 }}
+        annotations:
+          summary: {{ `Replica {{ $labels.namespace }}/{{ $labels.pod }} of RedisCluster {{ $labels.rediscluster }} last heard from its master {{ $value }} s ago` | quote }}
+          description: {{ `A failover to a lagging replica loses the writes it has not received. Check the network between the pods and the master's load.` | quote }}
+          {{- with $a.runbookUrlBase }}
+          runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "RedisReplicaLagging" | quote }}
+          {{- end }}
+      {{- end }}{{ end }}
+      {{- with $a.nodeEvicting }}{{ if .enabled }}
+      - alert: RedisNodeEvictingKeys
+        expr: sum by (namespace, rediscluster, pod) (increase(slotkeeper_node_evicted_keys_total[{{ .window }}])) > 0
+        for: {{ .for }}
+        labels:
+          {{- include "slotkeeper.alertLabels" (list $a .severity) | nindent 10 }}
+        annotations:
+          summary: {{ printf "Redis pod {{ $labels.namespace }}/{{ $labels.pod }} of RedisCluster {{ $labels.rediscluster }} evicted keys in the last %s" .window | quote }}
+          description: {{ `Keys were dropped to stay under maxmemory. If the cluster is meant to keep every key, set maxmemory-policy noeviction and give it more memory or masters; disable this alert for caches that evict on purpose.` | quote }}
+          {{- with $a.runbookUrlBase }}
+          runbook_url: {{ printf "%s/%s" (trimSuffix "/" .) "RedisNodeEvictingKeys" | quote }}
+          {{- end }}
+      {{- end }}{{ end }}
   - name: slotkeeper-operator
     rules:
       {{- with $a.operatorDown }}{{ if .enabled }}
