@@ -1,5 +1,5 @@
-# The slotkeeper operator image: Debian bookworm with the operator (the entrypoint), slotkeeper-cli
-# and the shared libraries they link; it runs as 65532:65532 on a read-only root filesystem.
+# The slotkeeper operator image: Debian bookworm with the operator (the entrypoint), slotkeeper-cli,
+# the kubectl-slotkeeper plugin and the shared libraries they link; it runs as 65532:65532 on a read-only root filesystem.
 #
 #   bash tests/docker/build-base-image.sh     # the base, made locally with debootstrap
 #   docker build -t slotkeeper:0.1.0 .
@@ -18,10 +18,11 @@ COPY . /src
 # step: a source change rebuilds from scratch anyway, and kept it would add a layer of about a
 # gigabyte to the build cache on every rebuild.
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null \
- && cmake --build /build --target slotkeeper slotkeeper-cli -- -j"$(nproc)" \
+ && cmake --build /build --target slotkeeper slotkeeper-cli kubectl-slotkeeper -- -j"$(nproc)" \
  && mkdir /out \
  && strip --strip-unneeded -o /out/slotkeeper /build/controller/slotkeeper \
  && strip --strip-unneeded -o /out/slotkeeper-cli /build/controller/slotkeeper-cli \
+ && strip --strip-unneeded -o /out/kubectl-slotkeeper /build/controller/kubectl-slotkeeper \
  && rm -rf /build
 
 FROM ${BASE_IMAGE}

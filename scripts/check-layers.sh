@@ -19,6 +19,7 @@ declare -A allowed=(
   [metrics]="common api redis"
   [reconciler]="common redis topology engine kube api resources"
   [operator]="common kube resources"
+  [plugin]="common kube api"
 )
 
 # Known exceptions, one header each, to be removed: SlotSet (topology/slots.h) is a Redis

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -146,6 +147,23 @@ TEST(OperatorCapacity, AScaleInIntoFullMastersIsRefusedUntouchedAndUndoneByScali
   CommandResult check =
       runShell("redis-cli --cluster check " + masterIps(env, "full")[0] + ":6379");
   EXPECT_EQ(check.exit_code, 0) << check.output;
+
+  // kubectl finds the plugin on PATH and it reads the cluster by name.
+  const std::string plugin_dir = std::filesystem::path(SK_PLUGIN_PATH).parent_path().string();
+  const std::string kubectl =
+      "PATH=" + plugin_dir + ":$PATH kubectl --kubeconfig " + env.kubeconfig() + " slotkeeper ";
+  CommandResult slots = runShell(kubectl + "slots full -n " + env.ns());
+  ASSERT_EQ(slots.exit_code, 0) << slots.output;
+  EXPECT_NE(slots.output.find("unassigned slots: 0"), std::string::npos) << slots.output;
+  for (const auto& pod : masterPods(env, "full")) {
+    EXPECT_NE(slots.output.find(pod), std::string::npos) << pod << "\n" << slots.output;
+  }
+  CommandResult nodes = runShell(kubectl + "nodes full -n " + env.ns());
+  ASSERT_EQ(nodes.exit_code, 0) << nodes.output;
+  EXPECT_NE(nodes.output.find("3 masters"), std::string::npos) << nodes.output;
+  CommandResult missing = runShell(kubectl + "nodes nosuchcluster -n " + env.ns());
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.output.find("nosuchcluster"), std::string::npos) << missing.output;
 }
 
 }  // namespace
