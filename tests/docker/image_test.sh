@@ -121,9 +121,10 @@ fi
 # minbase's /bin/sh and ldd are in the runtime image; the dynamic loader lists what it resolves.
 # shellcheck disable=SC2016  # $(id -u) is expanded by the container's shell.
 run --entrypoint /bin/sh "$image" -c \
-  'ldd /usr/local/bin/slotkeeper /usr/local/bin/slotkeeper-cli && echo "uid $(id -u)"'
+  'ldd /usr/local/bin/slotkeeper /usr/local/bin/slotkeeper-cli /usr/local/bin/kubectl-slotkeeper &&
+   echo "uid $(id -u)"'
 if [[ $rc -eq 0 && $out != *"not found"* && $out == *"uid 65532"* ]]; then
-  pass "ldd resolves every library of both binaries; runs as uid 65532"
+  pass "ldd resolves every library of the three binaries; runs as uid 65532"
 else
   fail "ldd / id: exit $rc: $out"
 fi
@@ -133,6 +134,13 @@ if [[ $rc -eq 0 && $out == "slotkeeper-cli $version" ]]; then
   pass "slotkeeper-cli --version: $out"
 else
   fail "slotkeeper-cli --version: exit $rc, printed '$out'"
+fi
+
+run --entrypoint /usr/local/bin/kubectl-slotkeeper "$image" version
+if [[ $rc -eq 0 && $out == "kubectl-slotkeeper $version" ]]; then
+  pass "kubectl-slotkeeper version: $out"
+else
+  fail "kubectl-slotkeeper version: exit $rc, printed '$out'"
 fi
 
 # Past flag parsing the operator logs JSON and looks for its configuration; with none it must say
