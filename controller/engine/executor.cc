@@ -407,6 +407,12 @@ Status Executor::settleSlotsOnce(const std::vector<topology::SettleSlotStep>& ba
   // copies may be replaced.
   BusyKeyPolicy policy = first.finish ? BusyKeyPolicy::kHolderWins : BusyKeyPolicy::kReplaceIfEqual;
   RETURN_IF_ERROR(pointUnboundSlotsAtHolder(*owner, first, slots));
+  if (!first.finish) {
+    // Rolling back to a source that is still MIGRATING: it would answer the RESTORE of each key
+    // it lacks with ASK, so it serves the slot alone again (STABLE) before the keys come back.
+    RETURN_IF_ERROR(checkWriteFence(options_.move));
+    RETURN_IF_ERROR(owner->clusterSetSlotsStable(slots));
+  }
   std::vector<NodeClient*> holders;
   for (const auto& holder_address : first.key_holders) {
     ASSIGN_OR_RETURN(NodeClient * holder, clientFor(holder_address));

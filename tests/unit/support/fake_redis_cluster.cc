@@ -943,8 +943,12 @@ struct FakeRedisCluster::State {
     if (t == kNone || !node(t).reachable) {
       return err("IOERR error or timeout connecting to the client");
     }
-    // The destination runs RESTORE-ASKING: it must serve the slot or be importing it.
-    if (auto refused = route(t, slot, true, false, false)) {
+    // The destination runs RESTORE-ASKING: it must serve the slot or be importing it, and a
+    // destination that is MIGRATING the slot itself answers ASK for a key it does not have.
+    const bool missing_on_target = std::any_of(present.begin(), present.end(), [&](const auto& kv) {
+      return findKey(node(t), kv.first) == nullptr;
+    });
+    if (auto refused = route(t, slot, true, missing_on_target, false)) {
       return err("ERR Target instance replied with error: " + refused->str);
     }
     std::optional<std::string> target_error;
