@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -168,6 +169,7 @@ Status Executor::runStep(const Step& step) {
         if constexpr (std::is_same_v<T, topology::MoveSlotsStep>) return runMoves({s});
         if constexpr (std::is_same_v<T, topology::DetachReplicaStep>) return detachReplica(s);
         if constexpr (std::is_same_v<T, topology::ReplicateStep>) return replicate(s);
+        if constexpr (std::is_same_v<T, topology::HandBackKeysStep>) return handBackKeys(s);
         if constexpr (std::is_same_v<T, topology::ForgetStep>) return forget(s);
         if constexpr (std::is_same_v<T, topology::WaitForAgreementStep>) {
           return waitForMembersToAgree(s);
@@ -517,6 +519,49 @@ Status Executor::replicate(const topology::ReplicateStep& step) {
   // Its master and every other member would otherwise learn the new role only from the
   // replica's periodic pings, seconds later.
   announceToMembers(*node);
+  return Status::ok();
+}
+
+// The keys of a slotless master go back, slot by slot, to the owner its own view names. The node
+// marks those slots IMPORTING (MIGRATE runs on a node only for slots it owns or has open), moves
+// their keys with the owner's copy winning, and makes them STABLE again.
+Status Executor::handBackKeys(const topology::HandBackKeysStep& step) {
+  ASSIGN_OR_RETURN(NodeClient * node, clientFor(step.address));
+  ASSIGN_OR_RETURN(auto view, node->clusterNodes());
+  const ClusterNodeEntry* me = myselfIn(view);
+  if (me == nullptr) return internalError(step.address + " does not list itself");
+  RETURN_IF_ERROR(expectNodeId(*me, step.node_id, step.address));
+  if (!me->master || !me->slots.empty()) {
+    return conflict(step.address + " is no longer a master without slots; planning again");
+  }
+  std::vector<int> all(kSlotCount);
+  for (int s = 0; s < kSlotCount; ++s) all[static_cast<size_t>(s)] = s;
+  ASSIGN_OR_RETURN(auto counts, node->clusterCountKeysInSlots(all));
+  const std::vector<std::string> owners = slotOwnersFrom(view);
+  std::map<std::string, std::vector<int>> slots_by_owner;
+  for (int s = 0; s < kSlotCount; ++s) {
+    if (counts[static_cast<size_t>(s)] == 0) continue;
+    const std::string& owner = owners[static_cast<size_t>(s)];
+    if (owner.empty()) {
+      return failedPrecondition(step.address + " holds keys of slot " + std::to_string(s) +
+                                ", which no node serves; waiting for the slot to be assigned");
+    }
+    slots_by_owner[owner].push_back(s);
+  }
+  for (const auto& [owner_id, slots] : slots_by_owner) {
+    std::string owner_address;
+    for (const auto& e : view) {
+      if (e.id == owner_id) owner_address = e.address();
+    }
+    ASSIGN_OR_RETURN(NodeClient * owner, clientFor(owner_address));
+    log::warn("handing keys of a master without slots back to their owner",
+              {{"node", step.address}, {"owner", owner_address}, {"slots", slots.size()}});
+    RETURN_IF_ERROR(checkWriteFence(options_.move));
+    RETURN_IF_ERROR(node->clusterSetSlotsImporting(slots, owner_id));
+    RETURN_IF_ERROR(migrateSlotKeys(*node, *owner, slots, options_.move,
+                                    BusyKeyPolicy::kDestinationWins, &counters_));
+    RETURN_IF_ERROR(node->clusterSetSlotsStable(slots));
+  }
   return Status::ok();
 }
 

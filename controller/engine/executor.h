@@ -69,6 +69,7 @@ class Executor {
   Status assignSlots(const topology::AssignSlotsStep& step);
   Status detachReplica(const topology::DetachReplicaStep& step);
   Status replicate(const topology::ReplicateStep& step);
+  Status handBackKeys(const topology::HandBackKeysStep& step);
   Status forget(const topology::ForgetStep& step);
   Status waitForMembersToAgree(const topology::WaitForAgreementStep& what);
   // `node` sends CLUSTER MEET to every other member: each receiver learns its current role and

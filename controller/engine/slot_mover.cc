@@ -83,6 +83,42 @@ bool isRetryableMigrateError(const Reply& r) {
   return r.isErrorWithPrefix("ASK") || r.isErrorWithPrefix("TRYAGAIN");
 }
 
+// kDestinationWins: the keys of a refused batch that the destination has are deleted from the
+// holder (the destination's copy stays); the others move on the next round.
+Status dropKeysTheDestinationHas(NodeClient& holder, NodeClient& destination,
+                                 const std::vector<std::string>& keys, const MoveOptions& options,
+                                 int slot, MoveCounters* counters) {
+  // A refused batch still moved its other keys (MIGRATE deletes each key the target took).
+  ASSIGN_OR_RETURN(auto held, holder.dumpKeys(keys));
+  ASSIGN_OR_RETURN(auto dest_values, destination.dumpKeys(keys));
+  // The holder has the slot open (IMPORTING), where only a command after ASKING is served.
+  std::vector<Command> deletes;
+  int64_t differing = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!held[i].has_value() || !dest_values[i].has_value()) continue;
+    deletes.push_back({"ASKING"});
+    deletes.push_back({"DEL", keys[i]});
+    if (*held[i] != *dest_values[i]) ++differing;
+  }
+  if (deletes.empty()) return Status::ok();
+  RETURN_IF_ERROR(checkWriteFence(options));
+  ASSIGN_OR_RETURN(auto replies, holder.pipeline(deletes));
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].isError()) {
+      return failedPrecondition(deletes[i].front() + " " + deletes[i].back() + " on " +
+                                holder.address() + ": " + replies[i].str);
+    }
+  }
+  counters->key_conflicts += differing;
+  log::warn("keys the destination already has; kept its copies",
+            {{"slot", slot},
+             {"keys", deletes.size() / 2},
+             {"differing", differing},
+             {"holder", holder.address()},
+             {"destination", destination.address()}});
+  return Status::ok();
+}
+
 // Keys of a batch refused with BUSYKEY that exist on both sides with different values. Under
 // kReplaceIfEqual any such key stops the move; under kHolderWins they are counted as conflicts
 // and the caller replaces the destination's copies.
@@ -202,6 +238,12 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
     if (r.isErrorWithPrefix("IOERR")) {
       RETURN_IF_ERROR(shrinkAfterTimeout(r, slot, migrate_keys[i], options, destination.address(),
                                          &(*state)[slot]));
+      still_busy->push_back(slot);
+      continue;
+    }
+    if (isBusyKeyError(r) && policy == BusyKeyPolicy::kDestinationWins) {
+      RETURN_IF_ERROR(
+          dropKeysTheDestinationHas(holder, destination, migrate_keys[i], options, slot, counters));
       still_busy->push_back(slot);
       continue;
     }

@@ -63,6 +63,10 @@ enum class BusyKeyPolicy {
   kHolderWins,
   // Rolling a move back: only byte-identical copies are replaced; a difference stops the move.
   kReplaceIfEqual,
+  // Handing keys back from a master that lost its slots: the owner's copy is what clients were
+  // served, so it stays and the holder's is dropped (counted in MoveCounters::key_conflicts
+  // when they differ).
+  kDestinationWins,
 };
 
 // Moves `slots` (owned by source) to target. `masters` are every master that must learn the new

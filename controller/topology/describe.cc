@@ -75,6 +75,11 @@ std::string describeOne(const ReplicateStep& s) {
          nodeLabel(s.master_address, s.master_id);
 }
 
+std::string describeOne(const HandBackKeysStep& s) {
+  return "hand the keys of slotless master " + nodeLabel(s.address, s.node_id) +
+         " back to their slots' owners";
+}
+
 std::string describeOne(const ForgetStep& s) {
   return "forget " + nodeLabel(s.address, s.node_id) +
          (s.reachable ? " on every member, then reset it" : " on every member (unreachable)");

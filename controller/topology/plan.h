@@ -63,6 +63,15 @@ struct ReplicateStep {
   std::string master_address;
 };
 
+// A master that holds keys but no slots (it lost them to a higher epoch, e.g. a forced failover
+// racing a move, while replica migration is off) gives every key back to the owner of its slot,
+// where the owner lacks it; where the owner has it, the owner's copy stays. The node is then
+// empty and is re-pointed as any other.
+struct HandBackKeysStep {
+  std::string address;
+  std::string node_id;
+};
+
 // CLUSTER FORGET node_id on every remaining member; if the node is reachable it is also reset
 // so it does not gossip itself back. Only for nodes outside the desired set holding no slots.
 struct ForgetStep {
@@ -107,8 +116,9 @@ struct WaitForAgreementStep {
   }
 };
 
-using Step = std::variant<SettleSlotStep, MeetStep, AssignSlotsStep, MoveSlotsStep,
-                          DetachReplicaStep, ReplicateStep, ForgetStep, WaitForAgreementStep>;
+using Step =
+    std::variant<SettleSlotStep, MeetStep, AssignSlotsStep, MoveSlotsStep, DetachReplicaStep,
+                 ReplicateStep, HandBackKeysStep, ForgetStep, WaitForAgreementStep>;
 
 struct Plan {
   std::vector<Step> steps;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -150,18 +151,25 @@ Status checkSingleOwnerPerSlot(const ClusterView& view) {
   return Status::ok();
 }
 
-// CLUSTER REPLICATE and CLUSTER RESET both refuse (or would wipe) a master with keys; a master
-// without slots but with keys holds data no client can reach, which a person has to look at.
-Status checkNoOrphanKeys(const ClusterView& view, const MasterChoice& choice) {
+// CLUSTER REPLICATE and CLUSTER RESET both refuse (or would wipe) a master with keys. A master
+// without slots but with keys holds data no client can reach: it gives the keys back to their
+// slots' owners first (the plan is only that), and is re-pointed once it is empty. One that is
+// unreachable cannot, and waits.
+Result<std::optional<Plan>> planOrphanKeys(const ClusterView& view, const MasterChoice& choice) {
+  Plan plan;
   for (size_t i = 0; i < view.nodes.size(); ++i) {
     const NodeView& node = view.nodes[i];
     const bool stays_master = choice.isMaster(static_cast<int>(i));
     if (stays_master || node.isReplica() || node.holdsSlots() || node.observed.keys == 0) continue;
-    return failedPrecondition("node " + nodeName(node) + " is a master with " +
-                              plural(node.observed.keys, "key") +
-                              " but no slots; refusing to re-point or reset it");
+    if (!node.observed.reachable) {
+      return failedPrecondition("node " + nodeName(node) + " is a master with " +
+                                plural(node.observed.keys, "key") +
+                                " but no slots, and unreachable; waiting for it");
+    }
+    plan.steps.push_back(HandBackKeysStep{node.address(), node.id()});
   }
-  return Status::ok();
+  if (plan.empty()) return std::optional<Plan>();
+  return std::optional<Plan>(std::move(plan));
 }
 
 // ---- The steps of a convergence plan ----
@@ -415,7 +423,8 @@ Result<Plan> makePlan(const ObservedCluster& observed, const DesiredShape& desir
   RETURN_IF_ERROR(checkDrainsReachable(view));
   RETURN_IF_ERROR(checkPeerViewsAgree(view));
   RETURN_IF_ERROR(checkSingleOwnerPerSlot(view));
-  RETURN_IF_ERROR(checkNoOrphanKeys(view, choice));
+  ASSIGN_OR_RETURN(std::optional<Plan> hand_back, planOrphanKeys(view, choice));
+  if (hand_back.has_value()) return std::move(*hand_back);
   return planConvergence(view, choice, desired);
 }
 

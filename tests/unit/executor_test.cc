@@ -294,6 +294,45 @@ TEST(Executor, AnImportingNodeThatSeesTheSlotUnownedIsToldItsHolderBeforeKeysMov
   EXPECT_TRUE(h.cluster.importingSlots(target).empty());
 }
 
+// A master that lost its slots to a higher epoch (a forced failover racing a move) but kept its
+// keys: they go back to the slots' owner, where the owner's own copy of a key wins, and the node
+// is then re-pointed as the replica it should be.
+TEST(Executor, ASlotlessMasterHandsItsKeysBackAndBecomesAReplica) {
+  EngineHarness h;
+  auto nodes = h.cluster.addNodes(6);
+  h.cluster.formCluster(slice(nodes, 0, 4), {{nodes[4], nodes[1]}, {nodes[5], nodes[2]}});
+  auto data = makeDataset(400);
+  h.load(data);
+  const std::string stray = nodes[3];
+  const SlotSet lost = h.cluster.slotsOf(stray);
+  ASSERT_FALSE(lost.empty());
+  std::string contested;
+  for (const auto& [key, value] : data) {
+    if (lost.contains(redis::keyHashSlot(key))) contested = key;
+  }
+  ASSERT_FALSE(contested.empty());
+  // The owner takes the slots over by itself, with a newer epoch; the stray keeps the keys.
+  auto x = h.cluster.connect(stray);
+  auto a = h.cluster.connect(nodes[0]);
+  ASSERT_TRUE(x.isOk() && a.isOk());
+  ASSERT_TRUE((*x)->clusterDelSlotsRange(lost.ranges()).isOk());
+  ASSERT_TRUE((*a)->clusterDelSlotsRange(lost.ranges()).isOk());
+  ASSERT_TRUE((*a)->clusterAddSlotsRange(lost.ranges()).isOk());
+  ASSERT_TRUE((*a)->command({"CLUSTER", "BUMPEPOCH"}).isOk());
+  h.cluster.propagate();
+  ASSERT_TRUE(h.cluster.slotsOf(stray).empty());
+  ASSERT_GT(h.cluster.keyCount(stray), 0);
+  h.cluster.putKey(nodes[0], contested, "written on the owner");
+  data[contested] = "written on the owner";
+
+  auto report = h.converge(shapeOf(nodes, 3, 1));
+  ASSERT_TRUE(report.isOk()) << report.status().toString();
+  EXPECT_TRUE(agreeAndServe(h.cluster, nodes));
+  EXPECT_TRUE(holdsExactly(h.cluster, data));
+  EXPECT_TRUE(h.cluster.isReplica(stray));
+  EXPECT_EQ(report->key_conflicts, 1);
+}
+
 TEST(Executor, ScalesInFourToThreeAndForgetsTheLeavingNodes) {
   EngineHarness h;
   auto nodes = h.cluster.addNodes(8);

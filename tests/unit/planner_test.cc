@@ -208,6 +208,9 @@ std::string signature(const Step& step) {
   if (auto* s = std::get_if<ForgetStep>(&step)) {
     return "forget " + label(s->address, s->node_id) + (s->reachable ? "" : " unreachable");
   }
+  if (auto* s = std::get_if<HandBackKeysStep>(&step)) {
+    return "hand back " + label(s->address, s->node_id);
+  }
   return waitSignature(std::get<WaitForAgreementStep>(step));
 }
 
@@ -273,9 +276,14 @@ void applyStep(ObservedCluster& c, const Step& step) {
     n->master_id.clear();
     n->peer_ids.clear();
     n->keys = 0;
+  } else if (auto* s = std::get_if<HandBackKeysStep>(&step)) {
+    auto* n = findByAddress(c, s->address);
+    ASSERT_TRUE(n->slots.empty()) << "only a master without slots hands its keys back";
+    n->keys = 0;
   } else if (auto* s = std::get_if<ReplicateStep>(&step)) {
     auto* n = findByAddress(c, s->address);
     ASSERT_TRUE(n->slots.empty()) << "replicate runs only on nodes without slots";
+    ASSERT_FALSE(n->is_master && n->keys > 0) << "replicate would wipe a master's keys";
     n->is_master = false;
     n->master_id = s->master_id;
   } else if (auto* s = std::get_if<ForgetStep>(&step)) {
@@ -293,14 +301,17 @@ void applyStep(ObservedCluster& c, const Step& step) {
   }
 }
 
+// Plans that only repair (settle open slots, hand keys back) come before the plan that does the
+// rest.
 bool settlesOnly(const Plan& plan) {
   return std::all_of(plan.steps.begin(), plan.steps.end(), [](const Step& s) {
     return std::holds_alternative<SettleSlotStep>(s) ||
+           std::holds_alternative<HandBackKeysStep>(s) ||
            std::holds_alternative<WaitForAgreementStep>(s);
   });
 }
 
-// Applies plans until one is empty; a plan that does more than settle must finish the job.
+// Applies plans until one is empty; a plan that does more than repair must finish the job.
 void expectConverges(ObservedCluster c, const DesiredShape& desired) {
   for (int round = 0; round < 3; ++round) {
     auto plan = makePlan(c, desired);
@@ -663,11 +674,12 @@ std::vector<PlanCase> planCases() {
                                    Node(7002).slots("10923-16383")}),
                           shape(3, 0, ports(7000, 7002)), StatusCode::kFailedPrecondition,
                           "slot 5461 is claimed by both 127.0.0.1:7000 and 127.0.0.1:7001"));
-  cases.push_back(refused("refuses to turn a slotless master holding keys into a replica",
+  // A master that lost its slots (a forced failover racing a move) but kept keys: it gives them
+  // back to their owners before anything else, and is re-pointed once empty.
+  cases.push_back(planned("hands the keys of a slotless master back before re-pointing it",
                           cluster(plus(evenThree(), {Node(7003).keys(5), Node(7004).replicaOf(7001),
                                                      Node(7005).replicaOf(7002)})),
-                          shape(3, 1, ports(7000, 7005)), StatusCode::kFailedPrecondition,
-                          "127.0.0.1:7003 is a master with 5 keys but no slots"));
+                          shape(3, 1, ports(7000, 7005)), {"hand back 7003"}));
   return cases;
 }
 
