@@ -19,12 +19,14 @@ if [[ -n "${3:-}" ]]; then export SK_CHAOS_FAULT=$3; fi
 bash scripts/build.sh build >/dev/null
 bash tests/k8s/build-tools.sh >/dev/null
 log=$(mktemp /tmp/slotkeeper-chaos.XXXXXX)
-# The trials run copies of the binaries, so rebuilding during a long run changes nothing under it.
+# The trials run copies of the binaries (the load generator's too), so rebuilding or editing
+# during a long run changes nothing under it.
 bin=$(mktemp -d /tmp/slotkeeper-chaos-bin.XXXXXX)
 trap 'rm -rf "$bin"' EXIT
 cp build/controller/slotkeeper build/tests/agent/sk-node-agent build/tests/operator_chaos_test "$bin/"
+cp "$(bash tests/loadgen/build.sh)" "$bin/loadgen"
 status=0
-SK_OPERATOR_PATH=$bin/slotkeeper SK_NODE_AGENT_PATH=$bin/sk-node-agent \
+SK_OPERATOR_PATH=$bin/slotkeeper SK_NODE_AGENT_PATH=$bin/sk-node-agent SK_LOADGEN_PATH=$bin/loadgen \
   SK_CHAOS_TRIALS=$trials SK_CHAOS_SEED=$seed timeout $((trials * 600 + 600)) \
   "$bin/operator_chaos_test" --gtest_filter='OperatorChaosTrials.*' >"$log" 2>&1 || status=$?
 echo "| fault | scale | struck at (slots moved) | converged | open slots | keys | cluster check | failed client commands | writes lost in / outside the fault window | longest client command | what |"

@@ -55,6 +55,7 @@ type config struct {
 	stopFile     string
 	timeout      time.Duration
 	progress     time.Duration
+	seriesFile   string
 }
 
 func usageError(format string, args ...any) {
@@ -77,6 +78,7 @@ func parseFlags() config {
 	fs.StringVar(&c.stopFile, "stop-file", "", "stop the load phase early once this file exists")
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Second, "per-command read/write timeout (and dial timeout)")
 	fs.DurationVar(&c.progress, "progress", 10*time.Second, "progress line interval on stderr (0: none)")
+	fs.StringVar(&c.seriesFile, "series-file", "", "write per-second throughput, failures, redirects and latency percentiles to this CSV file")
 	fs.SetOutput(os.Stderr)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -152,8 +154,9 @@ type stats struct {
 	refusedAddrs   atomic.Int64 // non-loopback node addresses the client was told about
 	moved          atomic.Int64 // MOVED replies seen by the node clients (then followed)
 	ask            atomic.Int64 // ASK replies seen by the node clients (then followed)
-	maxLatencyNs   atomic.Int64 // longest SET or GET of the load phase, retries included
 	slowOps        atomic.Int64 // SETs and GETs that took over slowOpThreshold
+	latency        histogram    // every SET and GET of the load phase
+	series         *series      // per-second rows; nil without --series-file
 
 	mu          sync.Mutex
 	firstErrors []string
@@ -182,16 +185,14 @@ func (s *stats) recordLost(key, kind string, ackedAt int64) {
 // slowOpThreshold marks an operation a client would feel as a stall.
 const slowOpThreshold = time.Second
 
-// recordLatency keeps the longest operation and counts the slow ones.
-func (s *stats) recordLatency(d time.Duration) {
+// recordLatency counts one operation's latency and outcome and counts the slow ones.
+func (s *stats) recordLatency(d time.Duration, failed bool) {
 	if d > slowOpThreshold {
 		s.slowOps.Add(1)
 	}
-	for {
-		cur := s.maxLatencyNs.Load()
-		if int64(d) <= cur || s.maxLatencyNs.CompareAndSwap(cur, int64(d)) {
-			return
-		}
+	s.latency.record(d) // retries and redirects included: the stall the application saw
+	if s.series != nil {
+		s.series.record(d, failed)
 	}
 }
 
@@ -297,7 +298,7 @@ func (r *runner) runWorker(ctx context.Context, w *worker) {
 		ks := &w.keys[idx]
 		began := time.Now()
 		err := r.client.Set(ctx, key, valueFor(key, round), 0).Err()
-		r.st.recordLatency(time.Since(began))
+		r.st.recordLatency(time.Since(began), err != nil)
 		r.st.sets.Add(1)
 		if err != nil {
 			r.st.commandFailed("SET", key, err)
@@ -323,9 +324,9 @@ func (r *runner) runWorker(ctx context.Context, w *worker) {
 		rkey := keyName(r.cfg.prefix, w.id, ridx)
 		began = time.Now()
 		val, err := r.client.Get(ctx, rkey).Result()
-		r.st.recordLatency(time.Since(began))
-		r.st.gets.Add(1)
 		isNil := errors.Is(err, redis.Nil)
+		r.st.recordLatency(time.Since(began), err != nil && !isNil)
+		r.st.gets.Add(1)
 		if err != nil && !isNil {
 			r.st.commandFailed("GET", rkey, err)
 			time.Sleep(failurePause)
@@ -505,6 +506,11 @@ func (h redirectCounter) count(err error) {
 		h.st.moved.Add(1)
 	case strings.HasPrefix(msg, "ASK "):
 		h.st.ask.Add(1)
+	default:
+		return
+	}
+	if h.st.series != nil {
+		h.st.series.redirect()
 	}
 }
 
@@ -562,6 +568,9 @@ type summary struct {
 	StopReason     string    `json:"stop_reason"`
 	MaxLatencyMs   float64   `json:"max_latency_ms"`
 	SlowOps        int64     `json:"slow_ops"`
+	P50Ms          float64   `json:"p50_ms"`
+	P99Ms          float64   `json:"p99_ms"`
+	P999Ms         float64   `json:"p999_ms"`
 	LostKeys       []lostKey `json:"lost_keys"`
 }
 
@@ -597,6 +606,14 @@ func main() {
 		strings.Join(cfg.addrs, ","), cfg.concurrency, cfg.keys, cfg.maxOps, cfg.duration)
 
 	start := time.Now()
+	if cfg.seriesFile != "" {
+		sr, err := newSeries(cfg.seriesFile, start)
+		if err != nil {
+			usageError("--series-file: %v", err)
+		}
+		st.series = sr
+		go sr.run(done)
+	}
 	deadline := time.AfterFunc(cfg.duration, func() { r.requestStop("duration") })
 	var wg sync.WaitGroup
 	for _, w := range workers {
@@ -628,6 +645,11 @@ func main() {
 	close(done)
 
 	stopReason := r.stopReason()
+	if st.series != nil {
+		if err := st.series.finish(); err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: writing --series-file: %v\n", err)
+		}
+	}
 
 	vstart := time.Now()
 	vres := r.verify(ctx, workers)
@@ -651,8 +673,11 @@ func main() {
 		Moved:          st.moved.Load(),
 		Ask:            st.ask.Load(),
 		StopReason:     stopReason,
-		MaxLatencyMs:   round3(float64(st.maxLatencyNs.Load()) / 1e6),
+		MaxLatencyMs:   round3(float64(st.latency.maxNs.Load()) / 1e6),
 		SlowOps:        st.slowOps.Load(),
+		P50Ms:          round3(float64(st.latency.quantile(0.50)) / 1e6),
+		P99Ms:          round3(float64(st.latency.quantile(0.99)) / 1e6),
+		P999Ms:         round3(float64(st.latency.quantile(0.999)) / 1e6),
 	}
 	if elapsed > 0 {
 		s.OpsPerSec = round3(float64(ops) / elapsed.Seconds())

@@ -53,8 +53,9 @@ CommandResult runShell(const std::string& command) {
 
 namespace {
 
-// The binaries under test: the build's, unless SK_OPERATOR_PATH / SK_NODE_AGENT_PATH name copies
-// (scripts/chaos.sh runs copies, so a rebuild during a long run changes nothing under it).
+// The binaries under test: the build's, unless SK_OPERATOR_PATH / SK_NODE_AGENT_PATH /
+// SK_LOADGEN_PATH name copies (scripts/chaos.sh runs copies, so a rebuild or an edit of the load
+// generator during a long run changes nothing under it).
 std::string operatorPath() {
   const char* path = std::getenv("SK_OPERATOR_PATH");
   return path != nullptr ? path : SK_OPERATOR_PATH;
@@ -63,6 +64,22 @@ std::string operatorPath() {
 std::string nodeAgentPath() {
   const char* path = std::getenv("SK_NODE_AGENT_PATH");
   return path != nullptr ? path : SK_NODE_AGENT_PATH;
+}
+
+// The load generator: SK_LOADGEN_PATH, else tests/loadgen built (or found) by its source hash.
+Result<std::string> loadgenPath() {
+  if (const char* path = std::getenv("SK_LOADGEN_PATH"); path != nullptr) return std::string(path);
+  CommandResult built = runShell("bash " + repoRoot() + "/tests/loadgen/build.sh 2>/dev/null");
+  if (built.exit_code != 0) return unavailable("loadgen build failed: " + built.output);
+  // build.sh prints the binary's path as its last line.
+  std::string output = built.output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  std::string binary =
+      output.substr(output.rfind('\n') == std::string::npos ? 0 : output.rfind('\n') + 1);
+  if (access(binary.c_str(), X_OK) != 0) {
+    return unavailable("loadgen build printed no runnable binary: " + built.output);
+  }
+  return binary;
 }
 
 }  // namespace
@@ -307,16 +324,9 @@ LoadGenerator::~LoadGenerator() {
 
 Status LoadGenerator::start(const std::vector<std::string>& seeds, const std::string& work_dir,
                             const std::vector<std::string>& extra_args) {
-  CommandResult built = runShell("bash " + repoRoot() + "/tests/loadgen/build.sh 2>/dev/null");
-  if (built.exit_code != 0) return unavailable("loadgen build failed: " + built.output);
-  // build.sh prints the binary's path as its last line.
-  std::string output = built.output;
-  while (!output.empty() && output.back() == '\n') output.pop_back();
-  std::string binary =
-      output.substr(output.rfind('\n') == std::string::npos ? 0 : output.rfind('\n') + 1);
-  if (access(binary.c_str(), X_OK) != 0) {
-    return unavailable("loadgen build printed no runnable binary: " + built.output);
-  }
+  auto built = loadgenPath();
+  if (!built.isOk()) return built.status();
+  std::string binary = *built;
   stop_file_ = work_dir + "/loadgen.stop";
   out_file_ = work_dir + "/loadgen.json";
   log_file_ = work_dir + "/loadgen.log";
