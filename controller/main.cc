@@ -105,14 +105,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   RealClock clock;
-  auto client = kube::KubeClient::create(*config);
+  metrics::OperatorMetrics metrics;
+  kube::KubeClient::Options client_options;
+  client_options.on_request = [&metrics](std::string_view verb, int status) {
+    metrics.countKubeRequest(verb, status);
+  };
+  auto client = kube::KubeClient::create(*config, client_options);
   if (!client.isOk()) {
     log::error("cannot create the Kubernetes client", {{"error", client.status().toString()}});
     return 1;
   }
   const std::string identity = processIdentity();
   kube::EventRecorder events(**client, "slotkeeper", clock, identity);
-  metrics::OperatorMetrics metrics;
   reconciler::ReconcilerOptions options;
   options.decide.health_check_interval = flags->health_check_interval;
   // Every Redis connection carries the process identity, so a node's CLIENT LIST tells which

@@ -253,6 +253,7 @@ Result<HttpResponse> KubeClient::request(std::string_view method, const std::str
     }
     auto http = impl_->borrow(config_, options_);
     httplib::Result result = http->send(req);
+    if (options_.on_request) options_.on_request(method, result ? result->status : 0);
     if (!result) {
       // A broken connection is not returned to the pool.
       return unavailable(transportErrorMessage(
@@ -403,6 +404,7 @@ Result<int> KubeClient::stream(const std::string& path_and_query,
   req.headers = requestHeaders(config_, options_, impl_->tokens->token());
   req.response_handler = [&](const httplib::Response& response) {
     http_status = response.status;
+    if (options_.on_request) options_.on_request("WATCH", http_status);
     // Checked here too: a cancel that raced with connect found no socket to close.
     return canceller == nullptr || !canceller->cancelled();
   };
@@ -417,6 +419,7 @@ Result<int> KubeClient::stream(const std::string& path_and_query,
   httplib::Error error = httplib::Error::Success;
   const bool ok = http->send(req, response, error);
   if (canceller != nullptr) canceller->setCloser(nullptr);
+  if (http_status == 0 && options_.on_request) options_.on_request("WATCH", 0);
   if (canceller != nullptr && canceller->cancelled()) return aborted("watch cancelled");
   if (ok) return http_status != 0 ? http_status : response.status;
   // The receiver returning false (the caller is done) surfaces as Canceled.

@@ -58,6 +58,10 @@ class KubeClient {
     std::string user_agent = "slotkeeper";
     std::chrono::seconds token_refresh{60};
     Clock* clock = nullptr;  // nullptr: a process-wide RealClock
+    // Told of every request the API server answered (its HTTP status) or that got no answer
+    // (status 0); a watch counts once, as "WATCH", when its stream opens. Called from the
+    // requesting thread: must be thread-safe and quick.
+    std::function<void(std::string_view verb, int status)> on_request;
   };
 
   // Validates the config (server URL, PEM parse) and builds the client. No request is made.

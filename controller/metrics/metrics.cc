@@ -102,7 +102,11 @@ OperatorMetrics::OperatorMetrics()
                   .Name("slotkeeper_leader")
                   .Help("1 when this process is the elected leader")
                   .Register(*registry_)
-                  .Add({})) {
+                  .Add({})),
+      kube_requests_(BuildCounter()
+                         .Name("slotkeeper_kube_requests_total")
+                         .Help("Kubernetes API requests by verb and HTTP status (0: no answer)")
+                         .Register(*registry_)) {
   BuildGauge()
       .Name("slotkeeper_build_info")
       .Help("Build information; the value is always 1")
@@ -170,6 +174,10 @@ void OperatorMetrics::forgetCluster(const std::string& ns, const std::string& na
   std::lock_guard lock(mu_);
   formed_.erase(ns + "/" + name);
   gone_.insert(ns + "/" + name);
+}
+
+void OperatorMetrics::countKubeRequest(std::string_view verb, int status) {
+  kube_requests_.Add({{"verb", std::string(verb)}, {"code", std::to_string(status)}}).Increment();
 }
 
 void OperatorMetrics::observeReconcile(const std::string& ns, const std::string& name,

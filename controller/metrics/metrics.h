@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "api/types.h"
 #include "common/status.h"
@@ -38,6 +39,8 @@ class OperatorMetrics {
   void observeReconcile(const std::string& ns, const std::string& name, double seconds, bool error);
   void setQueueDepth(double depth) { queue_depth_.Set(depth); }
   void setLeader(bool leader) { leader_.Set(leader ? 1 : 0); }
+  // One Kubernetes API request by verb and HTTP status (0: no answer); a watch is "WATCH".
+  void countKubeRequest(std::string_view verb, int status);
 
   // Prometheus text exposition of everything registered.
   std::string render() const;
@@ -62,6 +65,7 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Gauge& queue_depth_;
   prometheus::Gauge& leader_;
+  prometheus::Family<prometheus::Counter>& kube_requests_;
 
   std::mutex mu_;                 // guards the two sets; worker threads report concurrently
   std::set<std::string> formed_;  // "ns/name" of clusters seen with slots assigned

@@ -148,6 +148,7 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
   Decision d = decide(*snapshot, options_.decide);
   rememberPassword(*snapshot, d, &memory);
   log::debug("decided", {{"cluster", key},
+                         {"generation", snapshot->cluster.generation},
                          {"applies", d.applies.size()},
                          {"deletions", d.deletions.size()},
                          {"topology", d.topology.has_value()},

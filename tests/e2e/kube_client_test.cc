@@ -315,6 +315,28 @@ TEST_F(KubeE2E, ServerSideApplyStrategicMergeAndPagedLists) {
   EXPECT_FALSE(objectResourceVersion(*all).empty());
 }
 
+TEST_F(KubeE2E, EveryRequestAndWatchIsReportedWithItsStatus) {
+  std::mutex mu;
+  std::vector<std::string> seen;
+  KubeClient::Options options;
+  options.on_request = [&](std::string_view verb, int status) {
+    std::lock_guard lock(mu);
+    seen.push_back(std::string(verb) + " " + std::to_string(status));
+  };
+  auto client = e2e::ControlPlane::instance().newClient(options);
+  ASSERT_TRUE(client.isOk()) << client.status().toString();
+  ASSERT_TRUE((*client)->create(kWidgets.in(ns_), widget(ns_, "w", 1)).isOk());
+  EXPECT_EQ((*client)->get(kWidgets.in(ns_).named("absent")).status().code(),
+            StatusCode::kNotFound);
+  WatchOptions watch_options;
+  watch_options.resource_version = "1";  // expired: the stream opens and reports Gone
+  watch_options.timeout = seconds(10);
+  Watch watch(**client, kWidgets.in(ns_), watch_options);
+  EXPECT_EQ(watch.run([](const WatchEvent&) { return true; }).code(), StatusCode::kGone);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"POST 201", "GET 404", "WATCH 200"}));
+}
+
 TEST_F(KubeE2E, WatchFromAnExpiredResourceVersionIsGone) {
   ASSERT_TRUE(client_->create(kWidgets.in(ns_), widget(ns_, "w", 1)).isOk());
   WatchOptions options;

@@ -43,6 +43,18 @@ TEST(OperatorMetrics, ClusterGaugesCarryNamespaceAndName) {
   EXPECT_TRUE(hasLine(text, "slotkeeper_cluster_key_conflicts_total" + labels + " 0"));
 }
 
+TEST(OperatorMetrics, KubeRequestsAreCountedByVerbAndCode) {
+  OperatorMetrics m;
+  m.countKubeRequest("GET", 200);
+  m.countKubeRequest("GET", 200);
+  m.countKubeRequest("PATCH", 409);
+  m.countKubeRequest("WATCH", 0);
+  const std::string text = m.render();
+  EXPECT_TRUE(hasLine(text, R"(slotkeeper_kube_requests_total{code="200",verb="GET"} 2)")) << text;
+  EXPECT_TRUE(hasLine(text, R"(slotkeeper_kube_requests_total{code="409",verb="PATCH"} 1)"));
+  EXPECT_TRUE(hasLine(text, R"(slotkeeper_kube_requests_total{code="0",verb="WATCH"} 1)"));
+}
+
 TEST(OperatorMetrics, MigrationCountersAddTheDeltaOfEachReport) {
   OperatorMetrics m;
   api::RedisClusterStatus s;

@@ -152,6 +152,12 @@ Result<std::unique_ptr<kube::KubeClient>> ControlPlane::newClient() const {
   return kube::KubeClient::create(std::move(config));
 }
 
+Result<std::unique_ptr<kube::KubeClient>> ControlPlane::newClient(
+    kube::KubeClient::Options options) const {
+  ASSIGN_OR_RETURN(kube::KubeConfig config, this->config());
+  return kube::KubeClient::create(std::move(config), std::move(options));
+}
+
 void ControlPlaneEnvironment::SetUp() {
   Status started = ControlPlane::instance().start();
   if (!started.isOk()) {

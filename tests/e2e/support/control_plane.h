@@ -37,6 +37,7 @@ class ControlPlane {
   const std::string& runDir() const { return run_dir_; }
   Result<kube::KubeConfig> config() const;
   Result<std::unique_ptr<kube::KubeClient>> newClient() const;
+  Result<std::unique_ptr<kube::KubeClient>> newClient(kube::KubeClient::Options options) const;
 
  private:
   bool started_ = false;
