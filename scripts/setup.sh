@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package slotkeeper's build, tests and demo need.
 # Idempotent and non-interactive; safe to run on every invocation.
-# Usage: scripts/setup.sh [--build-only]
+# Usage: scripts/setup.sh [--build-only | --bench]
 #   --build-only: only what configuring and compiling needs (the container image's build stage).
+#   --bench: everything, plus what the benchmark scripts use (jq, gnuplot for the plots).
 set -euo pipefail
 
 # GoogleTest is here because configuring the project (tests/ included) looks for it.
@@ -23,8 +24,9 @@ PACKAGES=(
 case "${1:-}" in
   "") ;;
   --build-only) PACKAGES=("${BUILD_PACKAGES[@]}") ;;
+  --bench) PACKAGES+=(jq gnuplot-nox) ;;
   *)
-    echo "usage: $0 [--build-only]" >&2
+    echo "usage: $0 [--build-only | --bench]" >&2
     exit 2
     ;;
 esac

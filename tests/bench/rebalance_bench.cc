@@ -13,55 +13,15 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench/bench_bed.h"
 #include "common/clock.h"
 #include "engine/converge.h"
-#include "reconciler/act.h"
-#include "redis/hiredis_client.h"
 #include "redis/support/cluster_data.h"
-#include "redis/support/redis_fixture.h"
 
 namespace slotkeeper::test {
 namespace {
 
 using Seconds = std::chrono::duration<double>;
-
-[[noreturn]] void die(const std::string& what, const Status& s) {
-  std::fprintf(stderr, "bench: %s: %s\n", what.c_str(), s.toString().c_str());
-  std::exit(1);
-}
-
-void check(const std::string& what, const Status& s) {
-  if (!s.isOk()) die(what, s);
-}
-
-topology::DesiredShape shapeOf(const RedisServers& servers, int masters) {
-  topology::DesiredShape shape{masters, 0, {}};
-  for (int i = 0; i < masters; ++i) shape.nodes.push_back({servers.address(i), "", -1});
-  return shape;
-}
-
-// A 3-master cluster holding `keys` small keys, with a 4th empty master already met, so every
-// contender times only the rebalance itself.
-struct Bed {
-  RedisServers servers{{.count = 4}};
-  redis::HiredisConnector connector{servers.connectOptions()};
-};
-
-void prepareBed(Bed& bed, int keys) {
-  check("servers", bed.servers.status());
-  RealClock clock;
-  engine::ConvergeOptions options;
-  auto formed = engine::converge(bed.connector, clock, shapeOf(bed.servers, 3), options);
-  if (!formed.isOk()) die("form", formed.status());
-  check("load", loadDataset(bed.connector, bed.servers.address(0), makeDataset(keys, 0)));
-  auto seed = bed.connector.connect(bed.servers.address(0));
-  if (!seed.isOk()) die("connect", seed.status());
-  check("meet", (*seed)->clusterMeet(bed.servers.ip(3), bed.servers.port(3)));
-  check("agree", engine::waitForAgreement(bed.connector,
-                                          {bed.servers.address(0), bed.servers.address(1),
-                                           bed.servers.address(2), bed.servers.address(3)},
-                                          clock));
-}
 
 double timeEngine(int keys) {
   Bed bed;
@@ -82,47 +42,20 @@ double timeEngine(int keys) {
 double timeSlicedEngine(int keys) {
   Bed bed;
   prepareBed(bed, keys);
-  RealClock clock;
-  const reconciler::ActOptions act;
-  const topology::DesiredShape shape = shapeOf(bed.servers, 4);
-  int slices = 0;
-  int64_t slots = 0, moved = 0;
   auto start = std::chrono::steady_clock::now();
-  while (true) {
-    auto observed = engine::observeDesired(bed.connector, shape);
-    if (!observed.isOk()) die("observe", observed.status());
-    auto plan = topology::makePlan(*observed, shape);
-    if (!plan.isOk()) die("plan", plan.status());
-    if (plan->empty()) break;
-    engine::ExecutorOptions options;
-    options.move.slots_per_wave = act.slots_per_wave;
-    const auto deadline = clock.now() + act.slice_budget;
-    engine::Executor executor(bed.connector, clock, options, {},
-                              [&] { return clock.now() >= deadline; });
-    Status ran = executor.run(*plan, *observed);
-    if (!ran.isOk() && ran.code() != StatusCode::kAborted) die("slice", ran);
-    ++slices;
-    slots += executor.slotsMoved();
-    moved += executor.keysMoved();
-  }
+  SliceRun run = rebalanceInOperatorSlices(bed, engine::ExecutorOptions{});
   double seconds = Seconds(std::chrono::steady_clock::now() - start).count();
-  std::printf("  operator slices: %d slices, %lld slots, %lld keys moved\n", slices,
-              static_cast<long long>(slots), static_cast<long long>(moved));
+  std::printf("  operator slices: %d slices, %lld slots, %lld keys moved\n", run.slices,
+              static_cast<long long>(run.slots), static_cast<long long>(run.keys));
   return seconds;
 }
 
 double timeRedisCli(int keys, int pipeline) {
   Bed bed;
   prepareBed(bed, keys);
-  std::string cmd = "redis-cli --cluster rebalance " + bed.servers.address(0) +
-                    " --cluster-use-empty-masters --cluster-pipeline " + std::to_string(pipeline) +
-                    " > /dev/null 2>&1";
-  int code = -1;
   auto start = std::chrono::steady_clock::now();
-  runCommand(cmd, &code);
-  double seconds = Seconds(std::chrono::steady_clock::now() - start).count();
-  if (code != 0) die("redis-cli rebalance", internalError("exit code " + std::to_string(code)));
-  return seconds;
+  rebalanceWithRedisCli(bed, pipeline);
+  return Seconds(std::chrono::steady_clock::now() - start).count();
 }
 
 // MIGRATE between two standalone nodes, 1000 keys per call, for `keys` keys.
