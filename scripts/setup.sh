@@ -3,7 +3,7 @@
 # Idempotent and non-interactive; safe to run on every invocation.
 # Usage: scripts/setup.sh [--build-only | --bench]
 #   --build-only: only what configuring and compiling needs (the container image's build stage).
-#   --bench: everything, plus what the benchmark scripts use (jq, gnuplot for the plots).
+#   --bench: everything, plus gnuplot for the benchmark scripts' plots.
 set -euo pipefail
 
 # GoogleTest is here because configuring the project (tests/ included) looks for it.
@@ -17,14 +17,14 @@ PACKAGES=(
   "${BUILD_PACKAGES[@]}"
   git clang-format
   redis-server redis-tools
-  openssl procps iproute2 curl
+  openssl procps iproute2 curl jq
   prometheus debootstrap
 )
 
 case "${1:-}" in
   "") ;;
   --build-only) PACKAGES=("${BUILD_PACKAGES[@]}") ;;
-  --bench) PACKAGES+=(jq gnuplot-nox) ;;
+  --bench) PACKAGES+=(gnuplot-nox) ;;
   *)
     echo "usage: $0 [--build-only | --bench]" >&2
     exit 2

@@ -121,7 +121,11 @@ struct RedisClusterSpec {
 };
 
 enum class ConditionStatus { kTrue, kFalse, kUnknown };
-std::string_view conditionStatusName(ConditionStatus status);  // "True" / "False" / "Unknown"
+std::string_view conditionStatusName(ConditionStatus status);
+
+// How many hash slots a NodeStatus::slots string such as "0-5460,5462" names (malformed parts
+// count for nothing).
+int countSlotRanges(std::string_view ranges);  // "True" / "False" / "Unknown"
 
 // metav1.Condition.
 struct Condition {

@@ -189,8 +189,10 @@ void OperatorMetrics::observeReconcile(const std::string& ns, const std::string&
   }
   auto labels = clusterLabels(ns, name);
   reconciles_.Add(labels).Increment();
+  // The error counter exists from the first pass, so rate() sees a starting zero.
+  auto& errors = errors_.Add(labels);
   if (error) {
-    errors_.Add(labels).Increment();
+    errors.Increment();
   } else {
     auto now = std::chrono::system_clock::now().time_since_epoch();
     last_success_.Add(labels).Set(std::chrono::duration<double>(now).count());

@@ -41,6 +41,7 @@ std::vector<NodeSample> samplesFrom(const std::vector<api::NodeStatus>& nodes,
     s.memory = readingAt(readings.memory, n.ip);
     s.load = readingAt(readings.load, n.ip);
     s.keys = readingAt(readings.keys, n.ip);
+    if (n.role == "master") s.slots = api::countSlotRanges(n.slots);
     if (auto repl = readingAt(readings.replication, n.ip)) {
       s.replication_offset =
           repl->role == "slave" ? repl->slave_repl_offset : repl->master_repl_offset;
@@ -63,6 +64,7 @@ NodeMetrics::NodeMetrics(prometheus::Registry& registry)
       ops_(gauge(registry, "slotkeeper_node_ops_per_second",
                  "Commands per second the node reports (instantaneous_ops_per_sec)")),
       keys_(gauge(registry, "slotkeeper_node_keys", "Keys the node holds (DBSIZE)")),
+      slots_(gauge(registry, "slotkeeper_node_slots", "Masters: hash slots the node serves")),
       offset_(gauge(registry, "slotkeeper_node_replication_offset_bytes",
                     "Replication offset: a master's own, a replica's processed one")),
       link_up_(gauge(registry, "slotkeeper_node_master_link_up",
@@ -81,7 +83,7 @@ NodeMetrics::NodeMetrics(prometheus::Registry& registry)
                    .Name("slotkeeper_node_expired_keys_total")
                    .Help("Keys the node expired (TTL)")
                    .Register(registry)) {
-  gauges_ = {&memory_used_, &memory_max_, &clients_,   &ops_,         &keys_,
+  gauges_ = {&memory_used_, &memory_max_, &clients_,   &ops_,         &keys_,       &slots_,
              &offset_,      &link_up_,    &lag_bytes_, &lag_seconds_, &observed_at_};
 }
 
@@ -120,6 +122,7 @@ void NodeMetrics::observe(const std::string& ns, const std::string& cluster,
       addCounter(expired_, labels, key + "expired", n.load->expired_keys);
     }
     if (n.keys) keys_.Add(labels).Set(static_cast<double>(*n.keys));
+    if (n.slots) slots_.Add(labels).Set(static_cast<double>(*n.slots));
     if (n.replication_offset) offset_.Add(labels).Set(static_cast<double>(*n.replication_offset));
     if (n.role == "replica") {
       link_up_.Add(labels).Set(n.link_up ? 1 : 0);

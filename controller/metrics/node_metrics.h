@@ -27,6 +27,7 @@ struct NodeSample {
   std::optional<redis::MemoryInfo> memory;
   std::optional<redis::LoadInfo> load;
   std::optional<int64_t> keys;
+  std::optional<int64_t> slots;               // masters only: hash slots the node serves
   std::optional<int64_t> replication_offset;  // master_repl_offset, or the replica's own
   // Replicas only.
   bool link_up = false;
@@ -70,6 +71,7 @@ class NodeMetrics {
   prometheus::Family<prometheus::Gauge>& clients_;
   prometheus::Family<prometheus::Gauge>& ops_;
   prometheus::Family<prometheus::Gauge>& keys_;
+  prometheus::Family<prometheus::Gauge>& slots_;
   prometheus::Family<prometheus::Gauge>& offset_;
   prometheus::Family<prometheus::Gauge>& link_up_;
   prometheus::Family<prometheus::Gauge>& lag_bytes_;

@@ -99,19 +99,6 @@ Result<PluginArgs> parsePluginArgs(const std::vector<std::string>& args) {
   return out;
 }
 
-int countSlots(const std::string& ranges) {
-  int total = 0;
-  std::stringstream in(ranges);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    const auto dash = part.find('-');
-    const int first = parseInt(part.substr(0, dash), -1);
-    const int last = dash == std::string::npos ? first : parseInt(part.substr(dash + 1), -1);
-    if (first >= 0 && last >= first) total += last - first + 1;
-  }
-  return total;
-}
-
 std::string lagBucket(int64_t lag_seconds) {
   if (lag_seconds <= 0) return "0";
   if (lag_seconds <= 5) return "1-5";
@@ -124,7 +111,7 @@ std::string renderSlots(const api::RedisCluster& cluster) {
   int assigned = 0;
   for (const auto& n : cluster.status.nodes) {
     if (n.role != "master") continue;
-    const int slots = countSlots(n.slots);
+    const int slots = api::countSlotRanges(n.slots);
     assigned += slots;
     char share[16];
     std::snprintf(share, sizeof(share), "%.1f%%", 100.0 * slots / kSlotCount);
@@ -145,7 +132,7 @@ std::string renderNodes(const api::RedisCluster& cluster) {
     auto master = pod_of_id.find(n.master_id);
     rows.push_back({n.pod, std::to_string(n.shard), n.role.empty() ? "?" : n.role,
                     replica ? (master != pod_of_id.end() ? master->second : n.master_id) : "-",
-                    replica ? "-" : std::to_string(countSlots(n.slots)),
+                    replica ? "-" : std::to_string(api::countSlotRanges(n.slots)),
                     replica ? (n.sync_in_progress ? "syncing" : n.link_status) : "-",
                     replica ? lagBucket(n.lag_seconds) : "-",
                     replica ? std::to_string(n.lag_bytes) : "-", n.outdated ? "yes" : "no"});

@@ -25,9 +25,6 @@ struct PluginArgs {
 Result<PluginArgs> parsePluginArgs(const std::vector<std::string>& args);
 std::string pluginUsage();
 
-// How many slots "0-5460,5462" names.
-int countSlots(const std::string& ranges);
-
 // The replication-lag bucket of a replica: "0", "1-5", "5-30" or "30+" seconds.
 std::string lagBucket(int64_t lag_seconds);
 

@@ -23,7 +23,7 @@ count_kind() { grep -c "^kind: $1\$" <<<"$2" || true; }
 if "$HELM" lint --strict "$CHART" >/dev/null &&
   "$HELM" lint --strict "$CHART" --set prometheusRule.enabled=true \
     --set metrics.serviceMonitor.enabled=true --set alertRulesConfigMap.enabled=true \
-    --set 'watchNamespaces={a,b}' >/dev/null; then
+    --set grafanaDashboard.enabled=true --set 'watchNamespaces={a,b}' >/dev/null; then
   pass "helm lint --strict"
 else
   fail "helm lint --strict"
@@ -123,6 +123,42 @@ if (cd "$work" && promtool test rules alerts_test.yaml); then
   pass "promtool test rules"
 else
   fail "promtool test rules"
+fi
+
+# 9. the Grafana dashboard: off by default; on, a ConfigMap with the sidecar's label holding a
+# dashboard whose every query parses as PromQL (the e2e runs each against a real Prometheus).
+if ! grep -q 'grafana_dashboard' <<<"$all"; then
+  pass "no dashboard ConfigMap by default"
+else
+  fail "a dashboard ConfigMap is rendered by default"
+fi
+dashboard=$(render --set grafanaDashboard.enabled=true --set grafanaDashboard.namespace=monitoring \
+  --show-only templates/grafana-dashboard.yaml)
+exprs=$(sed -n '/slotkeeper-redis-cluster.json: |-/,$p' <<<"$dashboard" | tail -n +2 | sed 's/^    //' |
+  jq -r '.panels[] | select(.type != "row") | .targets[].expr' 2>/dev/null || true)
+{
+  echo "groups:"
+  echo "  - name: dashboard"
+  echo "    rules:"
+  n=0
+  while IFS= read -r expr; do
+    [[ -n $expr ]] || continue
+    n=$((n + 1))
+    expr=${expr//\$__rate_interval/1m}
+    expr=${expr//\$namespace/ns}
+    expr=${expr//\$rediscluster/rc}
+    printf '      - record: dashboard:query:%d
+        expr: %s
+' "$n" "$(jq -Rn --arg e "$expr" '$e')"
+  done <<<"$exprs"
+} >"$work/dashboard-rules.yaml"
+if grep -q '^    grafana_dashboard: "1"$' <<<"$dashboard" && grep -q '^  namespace: monitoring$' <<<"$dashboard" &&
+  (($(grep -c 'record:' "$work/dashboard-rules.yaml") >= 20)) &&
+  promtool check rules "$work/dashboard-rules.yaml" >/dev/null; then
+  pass "grafanaDashboard: labelled ConfigMap, $(grep -c 'record:' "$work/dashboard-rules.yaml") queries parse"
+else
+  fail "grafanaDashboard: ConfigMap or queries wrong ($work/dashboard-rules.yaml)"
+  cat "$work/dashboard-rules.yaml"
 fi
 
 if ((failures > 0)); then

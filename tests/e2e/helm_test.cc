@@ -65,7 +65,8 @@ class HelmChart {
            " --set image.tag=" + OperatorEnv::kChartImageTag + " --set 'watchNamespaces={" +
            env_.ns() + "}' --set healthCheckIntervalSeconds=5" +
            // Pods of the node agent share the host's network: each serves on its own address.
-           " --set 'metrics.host=$(POD_IP)'" + " --set alertRulesConfigMap.enabled=true" +
+           " --set 'metrics.host=$(POD_IP)'" +
+           " --set alertRulesConfigMap.enabled=true --set grafanaDashboard.enabled=true" +
            " --set alerts.masterWithoutReplica.for=5s --set alerts.operatorDown.for=5s";
   }
 
@@ -175,6 +176,15 @@ class Prometheus {
     return out;
   }
 
+  // How many series an instant query returns (-1 when the query fails).
+  int resultCount(const std::string& promql) {
+    CommandResult r = runShell("curl -sf --max-time 3 http://" + address_ +
+                               "/api/v1/query --data-urlencode 'query=" + promql + "'");
+    json body = json::parse(r.output, nullptr, false);
+    if (body.is_discarded() || body.value("status", "") != "success") return -1;
+    return static_cast<int>(body["data"].value("result", json::array()).size());
+  }
+
   // The value of an instant query with one result, or -1.
   double query(const std::string& promql) {
     CommandResult r = runShell("curl -sf --max-time 3 http://" + address_ +
@@ -192,6 +202,19 @@ class Prometheus {
   std::string address_;
   std::string dir_;
 };
+
+// The dashboard's query with its variables set to one cluster, as Grafana would send it.
+std::string dashboardQuery(std::string expr, const std::string& ns) {
+  const std::pair<std::string, std::string> variables[] = {
+      {"$__rate_interval", "30s"}, {"$namespace", ns}, {"$rediscluster", kCluster}};
+  for (const auto& [name, value] : variables) {
+    for (size_t at = expr.find(name); at != std::string::npos; at = expr.find(name, at)) {
+      expr.replace(at, name.size(), value);
+      at += value.size();
+    }
+  }
+  return expr;
+}
 
 std::string clusterYaml(int masters, int replicas) {
   return "apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\nmetadata:\n  name: " +
@@ -341,6 +364,25 @@ TEST(HelmChart, InstallsAlertsOnAnUnprotectedMasterUpgradesAndUninstallsKeepingC
       },
       120s))
       << chart.operatorMetrics();
+
+  // Every query of the chart's Grafana dashboard returns data from this Prometheus.
+  CommandResult dashboard =
+      chart.kubectl(std::string("get configmap ") + kRelease +
+                    "-dashboard -o jsonpath='{.data.slotkeeper-redis-cluster\\.json}'");
+  ASSERT_EQ(dashboard.exit_code, 0) << dashboard.output;
+  json board = json::parse(dashboard.output, nullptr, false);
+  ASSERT_FALSE(board.is_discarded()) << dashboard.output;
+  std::vector<std::string> queries;
+  for (const auto& panel : board["panels"]) {
+    for (const auto& target : panel.value("targets", json::array())) {
+      queries.push_back(dashboardQuery(target.value("expr", ""), env.ns()));
+    }
+  }
+  EXPECT_GE(queries.size(), 20u);
+  for (const auto& query : queries) {
+    EXPECT_TRUE(env.waitFor([&] { return prometheus.resultCount(query) > 0; }, 60s))
+        << "no data for the dashboard query " << query;
+  }
 
   // Upgrade with a changed log level while clients write: a new operator pod with the new flag
   // takes over, and the redis pods and their clients never notice.

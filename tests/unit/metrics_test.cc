@@ -135,9 +135,11 @@ TEST(OperatorMetrics, OperatorSeriesAndBuildInfo) {
   m.setLeader(true);
   m.setQueueDepth(2);
   m.observeReconcile("shop", "cache", 0.2, false);
+  const std::string labels = R"({namespace="shop",rediscluster="cache"})";
+  EXPECT_TRUE(hasLine(m.render(), "slotkeeper_reconcile_errors_total" + labels + " 0"))
+      << "the error counter starts at zero with the first pass";
   m.observeReconcile("shop", "cache", 0.3, true);
   const std::string text = m.render();
-  const std::string labels = R"({namespace="shop",rediscluster="cache"})";
   EXPECT_TRUE(hasLine(text, "slotkeeper_leader 1")) << text;
   EXPECT_TRUE(hasLine(text, "slotkeeper_workqueue_depth 2"));
   EXPECT_TRUE(hasLine(text, "slotkeeper_reconcile_total" + labels + " 2"));
@@ -158,6 +160,7 @@ std::vector<NodeSample> twoNodes(const std::string& first_role, int64_t evicted)
   master.memory = redis::MemoryInfo{1000, 4000};
   master.load = redis::LoadInfo{7, 120, evicted, 3};
   master.keys = 42;
+  master.slots = 5461;
   master.replication_offset = 900;
   NodeSample replica;
   replica.pod = "cache-shard-0-1";
@@ -183,6 +186,8 @@ TEST(NodeMetrics, EveryNodeHasItsSeriesLabelledByPodShardAndRole) {
   EXPECT_TRUE(hasLine(text, "slotkeeper_node_connected_clients" + kMaster + " 7"));
   EXPECT_TRUE(hasLine(text, "slotkeeper_node_ops_per_second" + kMaster + " 120"));
   EXPECT_TRUE(hasLine(text, "slotkeeper_node_keys" + kMaster + " 42"));
+  EXPECT_TRUE(hasLine(text, "slotkeeper_node_slots" + kMaster + " 5461"));
+  EXPECT_EQ(text.find("slotkeeper_node_slots" + kReplica), std::string::npos) << text;
   EXPECT_TRUE(hasLine(text, "slotkeeper_node_replication_offset_bytes" + kMaster + " 900"));
   EXPECT_TRUE(hasLine(text, "slotkeeper_node_evicted_keys_total" + kMaster + " 5"));
   EXPECT_TRUE(hasLine(text, "slotkeeper_node_expired_keys_total" + kMaster + " 3"));
@@ -229,6 +234,7 @@ TEST(NodeMetrics, SamplesTakeEachNodesReadingsByItsAddress) {
   master.pod = "cache-shard-0-0";
   master.ip = "127.0.0.1";
   master.role = "master";
+  master.slots = "0-5460,5462";
   api::NodeStatus replica;
   replica.pod = "cache-shard-0-1";
   replica.ip = "127.0.0.10";
@@ -246,6 +252,8 @@ TEST(NodeMetrics, SamplesTakeEachNodesReadingsByItsAddress) {
   ASSERT_EQ(samples.size(), 2u);
   EXPECT_FALSE(samples[0].memory.has_value()) << "127.0.0.10's reading is not 127.0.0.1's";
   EXPECT_EQ(samples[0].keys, 5);
+  EXPECT_EQ(samples[0].slots, 5462);
+  EXPECT_FALSE(samples[1].slots.has_value()) << "a replica serves no slot of its own";
   EXPECT_EQ(samples[1].memory->used_memory, 2000);
   EXPECT_EQ(samples[1].replication_offset, 77);
   EXPECT_TRUE(samples[1].link_up);

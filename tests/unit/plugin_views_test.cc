@@ -37,8 +37,9 @@ api::RedisCluster cluster() {
 }
 
 TEST(PluginViews, CountsSlotsAndBucketsLagLikeTheRunbooks) {
-  EXPECT_EQ(countSlots("0-5460,5462"), 5462);
-  EXPECT_EQ(countSlots(""), 0);
+  EXPECT_EQ(api::countSlotRanges("0-5460,5462"), 5462);
+  EXPECT_EQ(api::countSlotRanges(""), 0);
+  EXPECT_EQ(api::countSlotRanges("7-3,x,10"), 1) << "malformed parts count for nothing";
   EXPECT_EQ(lagBucket(0), "0");
   EXPECT_EQ(lagBucket(3), "1-5");
   EXPECT_EQ(lagBucket(5), "1-5");
