@@ -4,7 +4,7 @@
 # the same go-redis load on the same data) and plots throughput and p99 per second.
 # Usage: scripts/bench-client-impact.sh [out-dir] [bench arguments...]
 #   out-dir defaults to docs/benchmarks; e.g. scripts/bench-client-impact.sh /tmp/b --keys 200000
-#   `--sweep` instead tunes batch size x lanes (no plot).
+#   `--sweep` instead tunes slots per round trip x lanes (no plot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-docs/benchmarks}

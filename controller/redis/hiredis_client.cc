@@ -1,12 +1,12 @@
 #include "redis/hiredis_client.h"
 
 #include <hiredis/hiredis.h>
-#include <pthread.h>
-#include <signal.h>
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
+
+#include "redis/reader_client.h"
+#include "redis/resp_session.h"
 
 namespace slotkeeper::redis {
 namespace {
@@ -17,76 +17,6 @@ timeval toTimeval(std::chrono::milliseconds ms) {
   tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
   return tv;
 }
-
-// hiredis writes with write(2), so a write to a connection the peer already closed raises
-// SIGPIPE, whose default action kills the whole operator. Blocking it on this thread for the
-// duration of the I/O (and swallowing one we caused) turns that into an EPIPE error instead,
-// without changing the process-wide disposition behind the caller's back.
-class ScopedSigpipeBlock {
- public:
-  ScopedSigpipeBlock() {
-    sigemptyset(&pipe_set_);
-    sigaddset(&pipe_set_, SIGPIPE);
-    sigset_t pending;
-    sigemptyset(&pending);
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    blocked_ = pthread_sigmask(SIG_BLOCK, &pipe_set_, &old_mask_) == 0;
-  }
-  ~ScopedSigpipeBlock() {
-    if (!blocked_) return;
-    if (!was_pending_) {
-      timespec no_wait{};
-      while (sigtimedwait(&pipe_set_, nullptr, &no_wait) == -1 && errno == EINTR) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-  }
-  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
-  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
-
- private:
-  sigset_t pipe_set_{};
-  sigset_t old_mask_{};
-  bool was_pending_ = false;
-  bool blocked_ = false;
-};
-
-struct ReplyDeleter {
-  void operator()(void* reply) const { freeReplyObject(reply); }
-};
-using ReplyPtr = std::unique_ptr<void, ReplyDeleter>;
-
-Result<Reply> convertReply(const redisReply& raw) {
-  switch (raw.type) {
-    case REDIS_REPLY_STRING:
-      return Reply::string(std::string(raw.str, raw.len));
-    case REDIS_REPLY_STATUS:
-      return Reply::status(std::string(raw.str, raw.len));
-    case REDIS_REPLY_ERROR:
-      return Reply::error(std::string(raw.str, raw.len));
-    case REDIS_REPLY_INTEGER:
-      return Reply::integerReply(raw.integer);
-    case REDIS_REPLY_NIL:
-      return Reply{};
-    case REDIS_REPLY_ARRAY: {
-      Reply array;
-      array.type = Reply::Type::kArray;
-      array.elements.reserve(raw.elements);
-      for (size_t i = 0; i < raw.elements; ++i) {
-        ASSIGN_OR_RETURN(Reply element, convertReply(*raw.element[i]));
-        array.elements.push_back(std::move(element));
-      }
-      return array;
-    }
-  }
-  return internalError("unsupported hiredis reply type " + std::to_string(raw.type));
-}
-
-// The server answers this to AUTH when it has no password: talking to it works without one,
-// and refusing would stop the operator from reconciling a cluster while a password is rolled
-// out node by node.
-constexpr std::string_view kNoPasswordConfigured = "without any password configured";
 
 }  // namespace
 
@@ -134,35 +64,12 @@ Status HiredisNodeClient::reconnect() {
     return unavailable(address_ + ": setting the command timeout: " + ctx->errstr);
   }
   ctx_ = std::move(ctx);
-  RETURN_IF_ERROR(authenticate());
-  if (options_.client_name.empty()) return Status::ok();
-  ASSIGN_OR_RETURN(std::vector<Reply> named,
-                   roundTrip({{"CLIENT", "SETNAME", options_.client_name}}));
-  if (named[0].isError()) {
-    ctx_.reset();
-    return invalidArgument(address_ + ": CLIENT SETNAME: " + named[0].str);
-  }
-  return Status::ok();
-}
-
-// AUTH with the password, then with the fallback if the first is refused.
-Status HiredisNodeClient::authenticate() {
-  std::string refusal;
-  for (const std::string* password : {&options_.password, &options_.fallback_password}) {
-    if (password->empty() || (password != &options_.password && *password == options_.password)) {
-      continue;
-    }
-    ASSIGN_OR_RETURN(std::vector<Reply> replies, roundTrip({{"AUTH", *password}}));
-    const Reply& reply = replies[0];
-    if (!reply.isError() || reply.str.find(kNoPasswordConfigured) != std::string::npos) {
-      return Status::ok();
-    }
-    if (refusal.empty()) refusal = reply.str;
-  }
-  if (refusal.empty()) return Status::ok();  // no password to send
-  // Dropped so the next call authenticates again, e.g. after the password was fixed.
-  ctx_.reset();
-  return Status(StatusCode::kUnauthenticated, address_ + ": AUTH: " + refusal);
+  Status started = startSession(address_, options_, [this](const std::vector<Command>& commands) {
+    return roundTrip(commands);
+  });
+  // Dropped on a refusal too, so the next call authenticates again (e.g. a fixed password).
+  if (!started.isOk()) ctx_.reset();
+  return started;
 }
 
 Result<std::vector<Reply>> HiredisNodeClient::roundTrip(const std::vector<Command>& commands) {
@@ -211,6 +118,11 @@ Status HiredisNodeClient::transportError(redisContext* ctx, const std::string& w
 }
 
 Result<std::unique_ptr<NodeClient>> HiredisConnector::connect(const std::string& address) {
+  if (options_.tls.enabled) {
+    ASSIGN_OR_RETURN(std::unique_ptr<ReaderNodeClient> tls_client,
+                     ReaderNodeClient::connect(address, options_));
+    return std::unique_ptr<NodeClient>(std::move(tls_client));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<HiredisNodeClient> client,
                    HiredisNodeClient::connect(address, options_));
   return std::unique_ptr<NodeClient>(std::move(client));

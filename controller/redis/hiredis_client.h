@@ -36,9 +36,8 @@ class HiredisNodeClient final : public NodeClient {
 
   HiredisNodeClient(std::string address, std::string host, int port, ConnectOptions options);
 
-  // Opens a fresh connection, sets the command timeout and sends AUTH when configured.
+  // Opens a fresh connection, sets the command timeout and starts the session (AUTH, name).
   Status reconnect();
-  Status authenticate();
   // Appends every command, then reads one reply per command. Requires a live connection.
   Result<std::vector<Reply>> roundTrip(const std::vector<Command>& commands);
   // Drops the connection and describes the hiredis error of `ctx` for `what`.
@@ -51,7 +50,8 @@ class HiredisNodeClient final : public NodeClient {
   ContextPtr ctx_;  // null when not connected (never connected, or broken)
 };
 
-// Opens HiredisNodeClients with the same options for every node of a cluster.
+// Opens clients with the same options for every node of a cluster: HiredisNodeClients, or
+// ReaderNodeClients over TLS when options.tls.enabled.
 class HiredisConnector final : public NodeConnector {
  public:
   explicit HiredisConnector(ConnectOptions options) : options_(std::move(options)) {}

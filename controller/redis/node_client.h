@@ -88,6 +88,16 @@ class NodeClient {
                      const std::vector<std::string>& keys, const MigrateOptions& options);
 };
 
+// TLS towards the nodes: the server's chain is always verified against `ca_pem`, and its name
+// against the address dialled (an IP SAN) or, when set, `server_name` (a DNS SAN).
+struct TlsOptions {
+  bool enabled = false;
+  std::string ca_pem;    // the CA (bundle) to trust; required when enabled
+  std::string cert_pem;  // the client certificate Redis asks for (tls-auth-clients); optional
+  std::string key_pem;   // its private key
+  std::string server_name;
+};
+
 // Connection settings shared by every node of one cluster.
 struct ConnectOptions {
   std::chrono::milliseconds connect_timeout{2000};
@@ -99,6 +109,7 @@ struct ConnectOptions {
   // CLIENT SETNAME after connecting when not empty, so `CLIENT LIST` on a node tells which
   // process holds a connection (the operator names its connections after its identity).
   std::string client_name;
+  TlsOptions tls;  // plain TCP unless tls.enabled
 };
 
 // Opens clients by address; the executor and observer depend on this, not on hiredis.

@@ -9,7 +9,8 @@
 // before it: mean and lowest throughput, the median and the worst second's p99 latency, the
 // longest command, failed commands and lost writes; then the ratios. With --out DIR, each run's
 // per-second series (aligned on the move's start) goes to DIR/<run>.csv for plotting.
-// With --sweep, only slotkeeper runs, once per batch size x parallel lanes, to tune them.
+// With --sweep, only slotkeeper runs, once per slots-per-round-trip x parallel lanes, to tune
+// them.
 //
 // Usage: sk_bench_client_impact [--keys N] [--out DIR] [--batch-keys N] [--lanes N]
 //                               [--pipeline-slots N] [--sweep] [--lead S] [--tail S]
@@ -267,13 +268,16 @@ void printRow(const Outcome& o) {
   std::fflush(stdout);
 }
 
+// The source runs each MIGRATE to its end before it serves anyone else, and takes the MIGRATEs
+// pipelined to it a read buffer at a time: the slots per round trip bound how long its clients
+// wait; the lanes, how many sources are busy at once.
 void sweep(Options options) {
   printHeader();
-  for (int batch : {100, 300, 1000}) {
-    for (int lanes : {1, 2, 4}) {
-      options.batch_keys = batch;
+  for (int pipeline : {1, 2, 8, 128}) {
+    for (int lanes : {1, 4}) {
+      options.pipeline_slots = pipeline;
       options.lanes = lanes;
-      Outcome o = runOnce(options, "b" + std::to_string(batch) + "/l" + std::to_string(lanes),
+      Outcome o = runOnce(options, "p" + std::to_string(pipeline) + "/l" + std::to_string(lanes),
                           Mover::kSlotkeeper, 0);
       printRow(o);
     }
