@@ -13,42 +13,15 @@
 #   /tmp/slotkeeper-bench-many), torn down at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 CLUSTERS=${1:-50}
 WINDOW=${2:-120}
 OUT=${3:-docs/benchmarks}
 RUN=${SLOTKEEPER_BENCH_DIR:-/tmp/slotkeeper-bench-many}
 HTTP=127.0.0.1:18083
 
-bash scripts/setup.sh --bench >/dev/null
-bash scripts/build.sh build >/dev/null
-bash tests/k8s/build-tools.sh >/dev/null
-
-started_pids=()
-cleanup() {
-  for pid in "${started_pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  [[ -d $RUN ]] && bash tests/k8s/down.sh "$RUN" --purge >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-
-rm -rf "$RUN"
-bash tests/k8s/up.sh "$RUN" >/dev/null
-export KUBECONFIG=$RUN/kubeconfig
-kubectl apply -f crds/ >/dev/null
-kubectl wait --for condition=established --timeout=60s crd/redisclusters.redis.slotkeeper.io >/dev/null
-
-mkdir -p "$RUN/agent" "$OUT"
-"$ROOT/build/tests/agent/sk-node-agent" --kubeconfig "$KUBECONFIG" --nodes 3 \
-  --state-dir "$RUN/agent" >"$RUN/agent.log" 2>&1 &
-started_pids+=($!)
-"$ROOT/build/controller/slotkeeper" --kubeconfig "$KUBECONFIG" --http-address "$HTTP" \
-  --log-level debug >"$RUN/operator.log" 2>&1 &
-operator_pid=$!
-started_pids=("$operator_pid" "${started_pids[@]}")
+mkdir -p "$OUT"
+source scripts/local-operator.sh
+start_local_operator "$HTTP" --log-level debug
 hz=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$operator_pid/stat"; }

@@ -10,41 +10,13 @@
 # at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 CLUSTERS=${1:-20}
 WINDOW=${2:-60}
 RUN=${SLOTKEEPER_MEASURE_DIR:-/tmp/slotkeeper-measure}
 HEALTH_INTERVAL=30
 
-bash scripts/setup.sh
-bash scripts/build.sh build >/dev/null
-bash tests/k8s/build-tools.sh >/dev/null
-
-started_pids=()
-cleanup() {
-  for pid in "${started_pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  [[ -d $RUN ]] && bash tests/k8s/down.sh "$RUN" --purge >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-
-rm -rf "$RUN"
-bash tests/k8s/up.sh "$RUN" >/dev/null
-export KUBECONFIG=$RUN/kubeconfig
-kubectl apply -f crds/ >/dev/null
-kubectl wait --for condition=established --timeout=60s crd/redisclusters.redis.slotkeeper.io >/dev/null
-
-mkdir -p "$RUN/agent"
-"$ROOT/build/tests/agent/sk-node-agent" --kubeconfig "$KUBECONFIG" --nodes 3 \
-  --state-dir "$RUN/agent" >"$RUN/agent.log" 2>&1 &
-started_pids+=($!)
-"$ROOT/build/controller/slotkeeper" --kubeconfig "$KUBECONFIG" --http-address 127.0.0.1:18081 \
-  --health-check-interval "$HEALTH_INTERVAL" --log-level debug >"$RUN/operator.log" 2>&1 &
-operator_pid=$!
-started_pids=("$operator_pid" "${started_pids[@]}")
+source scripts/local-operator.sh
+start_local_operator 127.0.0.1:18081 --health-check-interval "$HEALTH_INTERVAL" --log-level debug
 
 echo "measure: creating $CLUSTERS clusters of 3 masters x 1 replica"
 for i in $(seq 1 "$CLUSTERS"); do

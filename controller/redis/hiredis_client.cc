@@ -40,10 +40,7 @@ Result<std::unique_ptr<HiredisNodeClient>> HiredisNodeClient::connect(
 
 Result<std::vector<Reply>> HiredisNodeClient::pipeline(const std::vector<Command>& commands) {
   if (commands.empty()) return std::vector<Reply>{};
-  for (const Command& cmd : commands) {
-    // Checked before anything is sent so a bad batch never leaves the connection half-used.
-    if (cmd.empty()) return invalidArgument(address_ + ": pipeline holds an empty command");
-  }
+  RETURN_IF_ERROR(checkPipeline(address_, commands));
   if (!ctx_) RETURN_IF_ERROR(reconnect());
   return roundTrip(commands);
 }
@@ -75,17 +72,10 @@ Status HiredisNodeClient::reconnect() {
 Result<std::vector<Reply>> HiredisNodeClient::roundTrip(const std::vector<Command>& commands) {
   ScopedSigpipeBlock no_sigpipe;
   redisContext* ctx = ctx_.get();
-  std::vector<const char*> argv;
-  std::vector<size_t> argv_lengths;
   for (const Command& cmd : commands) {
-    argv.clear();
-    argv_lengths.clear();
-    for (const std::string& arg : cmd) {
-      argv.push_back(arg.data());
-      argv_lengths.push_back(arg.size());  // binary-safe: keys and DUMP payloads hold NULs
-    }
-    if (redisAppendCommandArgv(ctx, static_cast<int>(cmd.size()), argv.data(),
-                               argv_lengths.data()) != REDIS_OK) {
+    ArgvView args(cmd);
+    if (redisAppendCommandArgv(ctx, args.argc(), args.argv.data(), args.lengths.data()) !=
+        REDIS_OK) {
       return transportError(ctx, "queueing " + cmd[0]);
     }
   }

@@ -32,10 +32,7 @@ void ReaderNodeClient::drop() {
 
 Result<std::vector<Reply>> ReaderNodeClient::pipeline(const std::vector<Command>& commands) {
   if (commands.empty()) return std::vector<Reply>{};
-  for (const Command& cmd : commands) {
-    // Checked before anything is sent so a bad batch never leaves the connection half-used.
-    if (cmd.empty()) return invalidArgument(address_ + ": pipeline holds an empty command");
-  }
+  RETURN_IF_ERROR(checkPipeline(address_, commands));
   if (!transport_) RETURN_IF_ERROR(reconnect());
   return roundTrip(commands);
 }
@@ -63,18 +60,11 @@ Status ReaderNodeClient::reconnect() {
 Result<std::vector<Reply>> ReaderNodeClient::roundTrip(const std::vector<Command>& commands) {
   ScopedSigpipeBlock no_sigpipe;
   std::string bytes;
-  std::vector<const char*> argv;
-  std::vector<size_t> argv_lengths;
   for (const Command& cmd : commands) {
-    argv.clear();
-    argv_lengths.clear();
-    for (const std::string& arg : cmd) {
-      argv.push_back(arg.data());
-      argv_lengths.push_back(arg.size());  // binary-safe: keys and DUMP payloads hold NULs
-    }
+    ArgvView args(cmd);
     char* formatted = nullptr;
-    const int len = redisFormatCommandArgv(&formatted, static_cast<int>(cmd.size()), argv.data(),
-                                           argv_lengths.data());
+    const int len =
+        redisFormatCommandArgv(&formatted, args.argc(), args.argv.data(), args.lengths.data());
     if (len < 0 || formatted == nullptr)
       return internalError(address_ + ": cannot encode " + cmd[0]);
     bytes.append(formatted, static_cast<size_t>(len));

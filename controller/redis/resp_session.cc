@@ -82,6 +82,22 @@ Result<Reply> convertReply(const redisReply& raw) {
   return internalError("unsupported hiredis reply type " + std::to_string(raw.type));
 }
 
+Status checkPipeline(const std::string& address, const std::vector<Command>& commands) {
+  for (const Command& cmd : commands) {
+    if (cmd.empty()) return invalidArgument(address + ": pipeline holds an empty command");
+  }
+  return Status::ok();
+}
+
+ArgvView::ArgvView(const Command& command) {
+  argv.reserve(command.size());
+  lengths.reserve(command.size());
+  for (const std::string& arg : command) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+}
+
 Status startSession(const std::string& address, const ConnectOptions& options,
                     const RoundTrip& round_trip) {
   RETURN_IF_ERROR(authenticate(address, options, round_trip));

@@ -41,6 +41,19 @@ using ReplyPtr = std::unique_ptr<void, ReplyDeleter>;
 
 Result<Reply> convertReply(const redisReply& raw);
 
+// Refuses a pipeline holding an empty command, before anything is sent, so a bad batch never
+// leaves a connection half-used.
+Status checkPipeline(const std::string& address, const std::vector<Command>& commands);
+
+// A command's arguments as hiredis takes them: pointers and lengths, binary-safe (keys and DUMP
+// payloads hold NULs). Valid while the command lives.
+struct ArgvView {
+  explicit ArgvView(const Command& command);
+  int argc() const { return static_cast<int>(argv.size()); }
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+};
+
 // Sends the commands on the connection and reads one reply for each.
 using RoundTrip = std::function<Result<std::vector<Reply>>(const std::vector<Command>&)>;
 

@@ -142,14 +142,19 @@ func (s *series) flush(upTo int64) {
 
 // run flushes the seconds as they complete until done is closed.
 func (s *series) run(done <-chan struct{}) {
-	t := time.NewTicker(250 * time.Millisecond)
+	every(250*time.Millisecond, done, func() { s.flush(int64(time.Since(s.start)/time.Second) - 1) })
+}
+
+// every calls f at each tick of `interval` until done is closed.
+func every(interval time.Duration, done <-chan struct{}, f func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-done:
 			return
 		case <-t.C:
-			s.flush(int64(time.Since(s.start)/time.Second) - 1)
+			f()
 		}
 	}
 }

@@ -624,20 +624,11 @@ func main() {
 		}()
 	}
 	if cfg.progress > 0 {
-		go func() {
-			t := time.NewTicker(cfg.progress)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					fmt.Fprintf(os.Stderr, "loadgen: t=%.0fs ops=%d acked=%d failed=%d mismatches=%d\n",
-						time.Since(start).Seconds(), st.sets.Load()+st.gets.Load(),
-						st.writesAcked.Load(), st.failed.Load(), st.readMismatches.Load())
-				}
-			}
-		}()
+		go every(cfg.progress, done, func() {
+			fmt.Fprintf(os.Stderr, "loadgen: t=%.0fs ops=%d acked=%d failed=%d mismatches=%d\n",
+				time.Since(start).Seconds(), st.sets.Load()+st.gets.Load(),
+				st.writesAcked.Load(), st.failed.Load(), st.readMismatches.Load())
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
