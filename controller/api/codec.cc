@@ -245,6 +245,8 @@ Status decodeSpecFields(const json& spec, const std::string& path, RedisClusterS
     FieldReader m(*sub, r.pathOf("migration"));
     RETURN_IF_ERROR(m.readInt32("batchKeys", &out->migration.batch_keys));
     RETURN_IF_ERROR(m.readInt32("timeoutSeconds", &out->migration.timeout_seconds));
+    RETURN_IF_ERROR(m.readInt32("slotsPerRoundTrip", &out->migration.slots_per_round_trip));
+    RETURN_IF_ERROR(m.readInt32("parallelMoves", &out->migration.parallel_moves));
   }
   RETURN_IF_ERROR(r.readObject("updateStrategy", &sub));
   if (sub != nullptr) {
@@ -441,7 +443,9 @@ nlohmann::json encodeSpec(const RedisClusterSpec& spec) {
       {"image", spec.image},
       {"migration",
        {{"batchKeys", spec.migration.batch_keys},
-        {"timeoutSeconds", spec.migration.timeout_seconds}}},
+        {"timeoutSeconds", spec.migration.timeout_seconds},
+        {"slotsPerRoundTrip", spec.migration.slots_per_round_trip},
+        {"parallelMoves", spec.migration.parallel_moves}}},
       {"podAntiAffinity", podAntiAffinityName(spec.pod_anti_affinity)},
       {"updateStrategy",
        {{"paused", spec.update_strategy.paused},

@@ -29,6 +29,8 @@ void applySpecDefaults(nlohmann::json& spec) {
   if (migration.is_object()) {
     setIfAbsent(migration, "batchKeys", kDefaultBatchKeys);
     setIfAbsent(migration, "timeoutSeconds", kDefaultMigrationTimeoutSeconds);
+    setIfAbsent(migration, "slotsPerRoundTrip", kDefaultSlotsPerRoundTrip);
+    setIfAbsent(migration, "parallelMoves", kDefaultParallelMoves);
   }
   setIfAbsent(spec, "failureDomain", std::string(failureDomainName(FailureDomain::kNode)));
   setIfAbsent(spec, "updateStrategy", nlohmann::json::object());

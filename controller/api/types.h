@@ -34,6 +34,10 @@ inline constexpr int32_t kMaxBatchKeys = 100000;
 inline constexpr int32_t kDefaultMigrationTimeoutSeconds = 60;
 inline constexpr int32_t kMinMigrationTimeoutSeconds = 5;
 inline constexpr int32_t kMaxMigrationTimeoutSeconds = 3600;
+inline constexpr int32_t kDefaultSlotsPerRoundTrip = 128;
+inline constexpr int32_t kMaxSlotsPerRoundTrip = 1024;
+inline constexpr int32_t kDefaultParallelMoves = 4;
+inline constexpr int32_t kMaxParallelMoves = 16;
 // StatefulSets are named <name>-shard-<i> (up to 9 more characters) and their pods carry a
 // controller-revision-hash label <statefulset>-<hash> (up to 11 more) that must fit in 63.
 inline constexpr size_t kMaxNameLength = 40;
@@ -100,6 +104,11 @@ struct PlacementSpec {
 struct MigrationSpec {
   int32_t batch_keys = kDefaultBatchKeys;
   int32_t timeout_seconds = kDefaultMigrationTimeoutSeconds;
+  // MIGRATEs sent to a source per round trip: it serves its clients between reads, so fewer
+  // means shorter stalls for them and a slower move.
+  int32_t slots_per_round_trip = kDefaultSlotsPerRoundTrip;
+  // Source masters moving slots at the same time.
+  int32_t parallel_moves = kDefaultParallelMoves;
   bool operator==(const MigrationSpec&) const = default;
 };
 

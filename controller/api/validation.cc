@@ -184,6 +184,10 @@ std::vector<std::string> specProblems(const RedisClusterSpec& spec) {
              kMaxBatchKeys);
   checkRange(problems, "spec.migration.timeoutSeconds", spec.migration.timeout_seconds,
              kMinMigrationTimeoutSeconds, kMaxMigrationTimeoutSeconds);
+  checkRange(problems, "spec.migration.slotsPerRoundTrip", spec.migration.slots_per_round_trip, 1,
+             kMaxSlotsPerRoundTrip);
+  checkRange(problems, "spec.migration.parallelMoves", spec.migration.parallel_moves, 1,
+             kMaxParallelMoves);
   checkPlacement(problems, spec.placement);
   checkRange(problems, "spec.updateStrategy.maxUnavailableShards",
              spec.update_strategy.max_unavailable_shards, 1, kMaxUnavailableShardsLimit);

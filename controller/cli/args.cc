@@ -84,6 +84,10 @@ Result<CliArgs> parseArgs(const std::vector<std::string>& args, const std::strin
       out.password = value;
     } else if (flag == "--batch-keys") {
       ASSIGN_OR_RETURN(out.batch_keys, parseInt(flag, value, 1, 100000));
+    } else if (flag == "--slots-per-round-trip") {
+      ASSIGN_OR_RETURN(out.slots_per_round_trip, parseInt(flag, value, 1, 1024));
+    } else if (flag == "--parallel-moves") {
+      ASSIGN_OR_RETURN(out.parallel_moves, parseInt(flag, value, 1, 16));
     } else if (flag == "--watch") {
       ASSIGN_OR_RETURN(out.watch_seconds, parseInt(flag, value, 1, 3600));
     } else if (flag == "--timeout") {
@@ -113,6 +117,12 @@ commands:
 flags:
   --password P       AUTH password (or SLOTKEEPER_PASSWORD in the environment)
   --batch-keys N     keys per MIGRATE (default 1000)
+  --slots-per-round-trip N
+                     MIGRATEs (one per slot) sent to a source at once (default )" +
+         std::to_string(engine::MoveOptions{}.slots_per_pipeline) + R"(); fewer: lower
+                     client latency on the source while slots move, a slower move
+  --parallel-moves N source masters moving slots at the same time (default )" +
+         std::to_string(engine::ExecutorOptions{}.max_parallel_moves) + R"()
   --timeout S        seconds to wait for config agreement between phases (default 60)
   --log-level L      debug|info|warn|error (default info)
   --json-logs        log one JSON object per line instead of plain text

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engine/executor.h"
 #include "topology/model.h"
 
 namespace slotkeeper::cli {
@@ -16,6 +17,8 @@ struct CliArgs {
   std::vector<topology::DesiredNode> nodes;
   std::string password;
   int batch_keys = 1000;
+  int slots_per_round_trip = engine::MoveOptions{}.slots_per_pipeline;
+  int parallel_moves = engine::ExecutorOptions{}.max_parallel_moves;
   int watch_seconds = 0;  // slots --watch N: redraw every N seconds
   int timeout_seconds = 60;
   std::string log_level = "info";

@@ -32,6 +32,8 @@ int fail(const Status& status) {
 engine::ExecutorOptions executorOptions(const CliArgs& args) {
   engine::ExecutorOptions options;
   options.move.batch_keys = args.batch_keys;
+  options.move.slots_per_pipeline = args.slots_per_round_trip;
+  options.max_parallel_moves = args.parallel_moves;
   options.move.password = args.password;
   options.agreement.timeout = std::chrono::seconds(args.timeout_seconds);
   return options;

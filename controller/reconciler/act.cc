@@ -51,6 +51,8 @@ Result<SliceReport> runTopologySlice(RedisPort& redis, Clock& clock,
   auto connector = redis.connector(connectOptionsFor(snapshot, snapshot_options));
   engine::ExecutorOptions eo;
   eo.move.batch_keys = cluster.spec.migration.batch_keys;
+  eo.move.slots_per_pipeline = cluster.spec.migration.slots_per_round_trip;
+  eo.max_parallel_moves = cluster.spec.migration.parallel_moves;
   eo.move.password = snapshot.secret.password;
   eo.move.migrate_timeout = std::chrono::seconds(cluster.spec.migration.timeout_seconds);
   eo.move.migrate_timeout_cap = resources::clusterNodeTimeout(cluster) / 2;

@@ -131,6 +131,10 @@ EOF
   expect_eq "spec.migration.batchKeys" "$(field minimal .spec.migration.batchKeys)" 1000 || return 1
   expect_eq "spec.migration.timeoutSeconds" "$(field minimal .spec.migration.timeoutSeconds)" 60 ||
     return 1
+  expect_eq "spec.migration.slotsPerRoundTrip" \
+    "$(field minimal .spec.migration.slotsPerRoundTrip)" 128 || return 1
+  expect_eq "spec.migration.parallelMoves" "$(field minimal .spec.migration.parallelMoves)" 4 ||
+    return 1
   expect_eq "spec.passwordSecret.key" "$(field minimal .spec.passwordSecret.key)" password ||
     return 1
   expect_eq "spec.storage" "$(field minimal .spec.storage)" "" || return 1

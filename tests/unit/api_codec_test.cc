@@ -40,7 +40,8 @@ TEST(ApiDefaults, MatchWhatTheApiServerStoresForAnEmptySpec) {
   applyDefaults(object);
   EXPECT_EQ(object["spec"], json::parse(R"({
     "image": "redis:7.0", "masters": 3, "replicasPerMaster": 1, "podAntiAffinity": "required",
-    "migration": {"batchKeys": 1000, "timeoutSeconds": 60},
+    "migration": {"batchKeys": 1000, "timeoutSeconds": 60, "slotsPerRoundTrip": 128,
+                  "parallelMoves": 4},
     "updateStrategy": {"paused": false, "maxUnavailableShards": 1}, "failureDomain": "node"
   })"));
 }
@@ -53,7 +54,8 @@ TEST(ApiDefaults, FillOnlyAbsentOrNullFieldsAndNestedObjectsThatArePresent) {
   applySpecDefaults(spec);
   EXPECT_EQ(spec["masters"], 7);
   EXPECT_EQ(spec["image"], "redis:7.0");
-  EXPECT_EQ(spec["migration"], json::parse(R"({"batchKeys": 50, "timeoutSeconds": 60})"));
+  EXPECT_EQ(spec["migration"], json::parse(R"({"batchKeys": 50, "timeoutSeconds": 60,
+                                               "slotsPerRoundTrip": 128, "parallelMoves": 4})"));
   EXPECT_EQ(
       spec["passwordSecret"],
       json::parse(R"({"name": "redis-auth", "key": "password", "rotationGraceSeconds": 60})"));
@@ -93,7 +95,8 @@ TEST(ApiCodec, DecodesEverySpecField) {
     "storage": {"size": "10Gi", "storageClassName": "fast"},
     "passwordSecret": {"name": "redis-auth", "key": "pw"},
     "redisConfig": {"maxmemory": "1gb", "maxmemory-policy": "allkeys-lru"},
-    "migration": {"batchKeys": 200, "timeoutSeconds": 30},
+    "migration": {"batchKeys": 200, "timeoutSeconds": 30, "slotsPerRoundTrip": 2,
+                  "parallelMoves": 1},
     "podAntiAffinity": "preferred"
   })")));
   ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
@@ -114,6 +117,8 @@ TEST(ApiCodec, DecodesEverySpecField) {
   EXPECT_EQ(spec.redis_config.at("maxmemory-policy"), "allkeys-lru");
   EXPECT_EQ(spec.migration.batch_keys, 200);
   EXPECT_EQ(spec.migration.timeout_seconds, 30);
+  EXPECT_EQ(spec.migration.slots_per_round_trip, 2);
+  EXPECT_EQ(spec.migration.parallel_moves, 1);
   EXPECT_EQ(spec.pod_anti_affinity, PodAntiAffinity::kPreferred);
 }
 

@@ -115,6 +115,10 @@ TEST(ApiValidation, Table) {
        "spec.migration.batchKeys: must be between 10 and 100000, got 9"},
       {"batchKeys 100001", [](RedisClusterSpec& s) { s.migration.batch_keys = 100001; },
        "spec.migration.batchKeys: must be between 10 and 100000"},
+      {"slotsPerRoundTrip 0", [](RedisClusterSpec& s) { s.migration.slots_per_round_trip = 0; },
+       "spec.migration.slotsPerRoundTrip: must be between 1 and 1024, got 0"},
+      {"parallelMoves 17", [](RedisClusterSpec& s) { s.migration.parallel_moves = 17; },
+       "spec.migration.parallelMoves: must be between 1 and 16, got 17"},
       {"timeout 4", [](RedisClusterSpec& s) { s.migration.timeout_seconds = 4; },
        "spec.migration.timeoutSeconds: must be between 5 and 3600, got 4"},
       {"timeout 3601", [](RedisClusterSpec& s) { s.migration.timeout_seconds = 3601; },
@@ -262,6 +266,12 @@ TEST(ApiValidation, CrdDefaultsAndBoundsMatchTheConstants) {
   expectInt(migration["timeoutSeconds"], "default", kDefaultMigrationTimeoutSeconds, "timeout");
   expectInt(migration["timeoutSeconds"], "minimum", kMinMigrationTimeoutSeconds, "timeout");
   expectInt(migration["timeoutSeconds"], "maximum", kMaxMigrationTimeoutSeconds, "timeout");
+  expectInt(migration["slotsPerRoundTrip"], "default", kDefaultSlotsPerRoundTrip, "slotsPerRT");
+  expectInt(migration["slotsPerRoundTrip"], "minimum", 1, "slotsPerRoundTrip");
+  expectInt(migration["slotsPerRoundTrip"], "maximum", kMaxSlotsPerRoundTrip, "slotsPerRT");
+  expectInt(migration["parallelMoves"], "default", kDefaultParallelMoves, "parallelMoves");
+  expectInt(migration["parallelMoves"], "minimum", 1, "parallelMoves");
+  expectInt(migration["parallelMoves"], "maximum", kMaxParallelMoves, "parallelMoves");
   expectInt(spec["redisConfig"], "maxProperties", kMaxRedisConfigEntries, "redisConfig");
   expectInt(spec["redisConfig"]["additionalProperties"], "maxLength", kMaxRedisConfigValueLength,
             "redisConfig values");

@@ -28,6 +28,19 @@ TEST(CliArgs, PasswordComesFromTheEnvironmentUnlessGivenAsAFlag) {
   EXPECT_EQ(from_flag->password, "x");
 }
 
+TEST(CliArgs, MigrationPaceFlagsDefaultToTheEnginesAndAreBounded) {
+  auto defaults = parseArgs({"slots", "--nodes", "127.0.0.1:7000"}, "");
+  ASSERT_TRUE(defaults.isOk());
+  EXPECT_EQ(defaults->slots_per_round_trip, engine::MoveOptions{}.slots_per_pipeline);
+  EXPECT_EQ(defaults->parallel_moves, engine::ExecutorOptions{}.max_parallel_moves);
+  auto set = parseArgs({"slots", "--nodes", "127.0.0.1:7000", "--slots-per-round-trip", "2",
+                        "--parallel-moves", "1"},
+                       "");
+  ASSERT_TRUE(set.isOk()) << set.status().toString();
+  EXPECT_EQ(set->slots_per_round_trip, 2);
+  EXPECT_EQ(set->parallel_moves, 1);
+}
+
 struct BadArgs {
   const char* name;
   std::vector<std::string> argv;
@@ -47,6 +60,8 @@ TEST(CliArgs, BadInputIsRefusedWithAMessageNamingTheProblem) {
       {"duplicate node", {"check", "--nodes", "127.0.0.1:1,127.0.0.1:1"}, "twice"},
       {"flag without value", {"check", "--nodes"}, "--nodes needs a value"},
       {"unknown flag", {"check", "--nodes", "127.0.0.1:1", "--force", "1"}, "unknown flag"},
+      {"no slot per round trip", {"slots", "--slots-per-round-trip", "0"}, "between 1 and 1024"},
+      {"too many parallel moves", {"slots", "--parallel-moves", "17"}, "between 1 and 16"},
   };
   for (const auto& c : cases) {
     auto args = parseArgs(c.argv, "");
