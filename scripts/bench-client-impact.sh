@@ -15,6 +15,6 @@ cmake --build build --target sk_bench_client_impact >/dev/null
 mkdir -p "$out"
 build/tests/bench/sk_bench_client_impact --out "$out" "$@"
 if [[ -f $out/none.csv && -f $out/slotkeeper.csv && -f $out/redis-cli.csv ]]; then
-  gnuplot -e "dir='$out'" scripts/plot-client-impact.gp
+  gnuplot -e "dir='$out'; settings='slotkeeper: $*'" scripts/plot-client-impact.gp
   echo "plot: $out/client-impact.png"
 fi

@@ -24,7 +24,7 @@ source scripts/local-operator.sh
 start_local_operator "$HTTP" --log-level debug
 hz=$(getconf CLK_TCK)
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$operator_pid/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$operator_pid/stat" 2>/dev/null; }
 rss_mib() { awk '/VmRSS/ {printf "%.1f\n", $2 / 1024}' "/proc/$operator_pid/status"; }
 ready_count() {
   kubectl get rediscluster -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |

@@ -1,10 +1,11 @@
 # Client throughput and p99 latency per second while slots move, three runs side by side.
-# gnuplot -e "dir='docs/benchmarks'" plot-client-impact.gp
+# gnuplot -e "dir='docs/benchmarks'; settings='slotkeeper: ...'" plot-client-impact.gp
 set datafile separator ","
 set datafile commentschars "#"
 set terminal pngcairo size 1000,800 font ",10"
 set output dir."/client-impact.png"
-set multiplot layout 2,1 title "go-redis client (8 workers, SET+GET) during a 3 -> 4 master rebalance; the move starts at 0"
+if (!exists("settings")) settings = ""
+set multiplot layout 2,1 title "go-redis client (8 workers, SET+GET) during a 3 -> 4 master rebalance of 1M keys; the move starts at 0\n".settings
 set grid
 set key outside right
 set xlabel "seconds from the move's start"

@@ -206,7 +206,9 @@ void writeSeries(const Options& options, const std::string& name,
   std::ofstream csv(options.out_dir + "/" + name + ".csv");
   csv << "# move from 0 to " << (move_to - move_from) << " s\n";
   csv << "t_s,ops,failed,redirects,p50_ms,p99_ms,max_ms\n";
-  for (const auto& r : rows) {
+  // The last row is the part of a second before the load stopped: left out of the plot.
+  for (size_t i = 0; i + 1 < rows.size(); ++i) {
+    const SecondRow& r = rows[i];
     csv << (static_cast<double>(r.t) - move_from) << ',' << r.ops << ',' << r.failed << ','
         << r.redirects << ',' << r.p50_ms << ',' << r.p99_ms << ',' << r.max_ms << '\n';
   }
