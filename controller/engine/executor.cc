@@ -436,8 +436,8 @@ Status Executor::settleSlotsOnce(const std::vector<topology::SettleSlotStep>& ba
   RETURN_IF_ERROR(assignSlotsEverywhere({owner, owner_me.id}, masters, slots));
   // A node that was importing keeps that marker when told another node owns the slot; STABLE
   // clears whatever marker is left now that ownership is settled.
-  for (NodeClient* node : masters) RETURN_IF_ERROR(node->clusterSetSlotsStable(slots));
-  for (NodeClient* node : holders) RETURN_IF_ERROR(node->clusterSetSlotsStable(slots));
+  for (NodeClient* node : masters) RETURN_IF_ERROR(clearSlotMarkers(*node, slots));
+  for (NodeClient* node : holders) RETURN_IF_ERROR(clearSlotMarkers(*node, slots));
   // Make the owner's claim win in gossip over any stale claim with an older epoch.
   (void)owner->command({"CLUSTER", "BUMPEPOCH"});
   log::info("settled open slots", {{"slots", what},

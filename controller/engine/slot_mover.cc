@@ -311,6 +311,13 @@ bool isDemotedNodeError(const Status& status) {
   return !status.isOk() && status.message().find("SETSLOT only with masters") != std::string::npos;
 }
 
+Status clearSlotMarkers(NodeClient& node, const std::vector<int>& slots) {
+  Status cleared = node.clusterSetSlotsStable(slots);
+  if (!isDemotedNodeError(cleared)) return cleared;
+  log::info("a demoted node has no open slot to clear", {{"node", node.address()}});
+  return Status::ok();
+}
+
 Status assignSlotsEverywhere(const MoveNode& owner, const std::vector<NodeClient*>& others,
                              const std::vector<int>& slots) {
   Status owned = owner.client->clusterSetSlotsNode(slots, owner.id);

@@ -84,6 +84,11 @@ Status migrateSlotKeys(redis::NodeClient& holder, redis::NodeClient& destination
                        const std::vector<int>& slots, const MoveOptions& options,
                        BusyKeyPolicy policy, MoveCounters* counters);
 
+// SETSLOT s STABLE on a node that is not the slots' owner. A node demoted by a failover since it
+// was read answers "SETSLOT only with masters"; Redis closed its open slots when it became a
+// replica, so there is nothing left to clear and that answer counts as done.
+Status clearSlotMarkers(redis::NodeClient& node, const std::vector<int>& slots);
+
 // SETSLOT s NODE owner on the owner first, then on every other node in `others`.
 Status assignSlotsEverywhere(const MoveNode& owner, const std::vector<redis::NodeClient*>& others,
                              const std::vector<int>& slots);

@@ -51,6 +51,27 @@ std::vector<int> slotRange(int first, int last) {
   return out;
 }
 
+// After a failover, the node a settle still reads as a master may be a replica: Redis closed
+// its open slots when it was demoted, so its "SETSLOT only with masters" counts as cleared, while
+// any other refusal still stops the settle.
+TEST(SlotMover, ClearingMarkersOnANodeDemotedMeanwhileCountsAsDone) {
+  EngineHarness h;
+  auto nodes = h.cluster.addNodes(4);
+  h.cluster.formCluster({nodes[0], nodes[1], nodes[2]}, {{nodes[3], nodes[0]}});
+  auto master = h.cluster.connect(nodes[1]);
+  auto replica = h.cluster.connect(nodes[3]);
+  ASSERT_TRUE(master.isOk() && replica.isOk());
+  const int slot = 0;  // nodes[0]'s
+  ASSERT_TRUE((*master)->clusterSetSlotImporting(slot, h.cluster.idOf(nodes[0])).isOk());
+  ASSERT_FALSE(h.cluster.importingSlots(nodes[1]).empty());
+
+  EXPECT_TRUE(engine::clearSlotMarkers(**master, {slot}).isOk());
+  EXPECT_TRUE(h.cluster.importingSlots(nodes[1]).empty());
+  Status on_replica = engine::clearSlotMarkers(**replica, {slot});
+  EXPECT_TRUE(on_replica.isOk()) << on_replica.toString();
+  EXPECT_FALSE(engine::clearSlotMarkers(**master, {16384}).isOk()) << "a bad slot still fails";
+}
+
 TEST(SlotMover, MovesKeysAndOwnershipInWavesAndBatches) {
   MoverFixture f(3000);
   const auto moving = f.keysInSlots(0, 299);
