@@ -214,6 +214,24 @@ void classifyLosses(const nlohmann::json& summary, int64_t window_start_ms, int6
 }
 
 // Scales `cluster` (3 -> 4 masters or 4 -> 3) under load and strikes the move with `fault`.
+bool survived(const TrialResult& r) {
+  return r.struck_at >= 0 && r.converged && r.open_slots == 0 && r.keys_after == r.keys_before &&
+         r.keys_before == 20000 && r.check_clean && r.lost_outside == 0;
+}
+
+// What every node says when a trial fails, so the failure can be read later: its own view of
+// the cluster (slots, epochs, roles), its epochs and its key count, and the cluster check.
+void printClusterState(OperatorEnv& env, const std::string& cluster, const std::string& check) {
+  std::printf("CHAOS-STATE %s\n%s\n", cluster.c_str(), check.c_str());
+  for (const auto& [pod, ip] : env.podIps(cluster)) {
+    const std::string cli = "redis-cli -h " + ip + " -p 6379 ";
+    std::printf("CHAOS-STATE %s %s\n%s%s%s\n", pod.c_str(), ip.c_str(),
+                runShell(cli + "CLUSTER NODES 2>&1").output.c_str(),
+                runShell(cli + "CLUSTER INFO 2>&1 | grep -i epoch").output.c_str(),
+                runShell(cli + "DBSIZE 2>&1").output.c_str());
+  }
+}
+
 TrialResult runTrial(OperatorEnv& env, const std::string& cluster, int trial, const Fault& fault,
                      std::mt19937& rng) {
   TrialResult r;
@@ -277,13 +295,9 @@ TrialResult runTrial(OperatorEnv& env, const std::string& cluster, int trial, co
       static_cast<long long>(r.failed_commands), static_cast<long long>(r.lost_in_window),
       static_cast<long long>(r.lost_outside), static_cast<long long>(r.writes_acked),
       r.longest_op_ms, r.what.c_str());
+  if (!survived(r)) printClusterState(env, cluster, check.output);
   std::fflush(stdout);
   return r;
-}
-
-bool survived(const TrialResult& r) {
-  return r.struck_at >= 0 && r.converged && r.open_slots == 0 && r.keys_after == r.keys_before &&
-         r.keys_before == 20000 && r.check_clean && r.lost_outside == 0;
 }
 
 void expectSurvived(const TrialResult& r, OperatorEnv& env) {
