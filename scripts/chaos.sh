@@ -10,7 +10,8 @@
 # table row per trial and a summary per fault.
 # Usage: scripts/chaos.sh [trials] [seed] [fault]   (about 1.5 minutes per trial; fault: one of
 #   failover-source failover-target pause-target stop-source kill-source kill-target
-#   kill-replica delete-target-pod kill-operator, for every trial)
+#   kill-replica delete-target-pod kill-operator, for every trial). SK_CHAOS_STRIKE_WITHIN_MS
+#   (default 4000) bounds how long after the first moved slot the fault strikes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trials=${1:-10}

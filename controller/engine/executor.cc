@@ -69,7 +69,9 @@ Executor::Executor(redis::NodeConnector& connector, Clock& clock, ExecutorOption
       clock_(clock),
       options_(std::move(options)),
       on_progress_(std::move(on_progress)),
-      should_stop_(std::move(should_stop)) {}
+      should_stop_(std::move(should_stop)) {
+  if (options_.move.clock == nullptr) options_.move.clock = &clock_;
+}
 
 Result<NodeClient*> Executor::clientFor(const std::string& address) {
   auto& slot = clients_[address];
@@ -433,7 +435,7 @@ Status Executor::settleSlotsOnce(const std::vector<topology::SettleSlotStep>& ba
   }
   ASSIGN_OR_RETURN(auto masters, liveMasters(*owner));
   RETURN_IF_ERROR(checkWriteFence(options_.move));
-  RETURN_IF_ERROR(assignSlotsEverywhere({owner, owner_me.id}, masters, slots));
+  RETURN_IF_ERROR(assignSlotsEverywhere({owner, owner_me.id}, masters, slots, options_.move));
   // A node that was importing keeps that marker when told another node owns the slot; STABLE
   // clears whatever marker is left now that ownership is settled.
   for (NodeClient* node : masters) RETURN_IF_ERROR(clearSlotMarkers(*node, slots));
@@ -473,17 +475,52 @@ Status Executor::meet(const topology::MeetStep& step) {
   return Status::ok();
 }
 
+// The planner calls a slot unassigned when no node claims it in its own view; the receiving node's
+// view may still name a stale owner (gossip never clears one). Such a slot is taken only after
+// that owner, asked directly, confirms it does not claim the slot itself.
+Status Executor::confirmNotClaimedBy(const ClusterNodeEntry& owner, const SlotSet& slots) {
+  ASSIGN_OR_RETURN(NodeClient * client, clientFor(owner.address()));
+  auto me = readMyself(*client);
+  if (!me.isOk()) {
+    return conflict("cannot ask " + owner.address() + ", named as owner of slots " +
+                    slots.toString() + ", whether it claims them: " + me.status().message());
+  }
+  RETURN_IF_ERROR(expectNodeId(*me, owner.id, owner.address()));
+  const SlotSet claimed = SlotSet::fromRanges(me->slots) & slots;
+  if (!claimed.empty()) {
+    return conflict(owner.address() + " claims slots " + claimed.toString() + " again");
+  }
+  return Status::ok();
+}
+
 Status Executor::assignSlots(const topology::AssignSlotsStep& step) {
   ASSIGN_OR_RETURN(NodeClient * node, clientFor(step.address));
   ASSIGN_OR_RETURN(auto entries, node->clusterNodes());
   const ClusterNodeEntry* me = myselfIn(entries);
   if (me == nullptr) return internalError(step.address + " does not list itself");
   RETURN_IF_ERROR(expectNodeId(*me, step.node_id, step.address));
-  SlotSet taken;
-  for (const auto& e : entries) taken = taken | SlotSet::fromRanges(e.slots);
-  SlotSet to_add = step.slots - taken;
-  if (to_add.empty()) return Status::ok();
-  return node->clusterAddSlotsRange(to_add.ranges());
+  SlotSet to_add = step.slots;
+  SlotSet to_take;
+  for (const auto& e : entries) {
+    const SlotSet named = SlotSet::fromRanges(e.slots) & step.slots;
+    if (named.empty()) continue;
+    to_add = to_add - named;
+    if (e.myself) continue;
+    RETURN_IF_ERROR(confirmNotClaimedBy(e, named));
+    to_take = to_take | named;
+  }
+  if (to_add.empty() && to_take.empty()) return Status::ok();
+  RETURN_IF_ERROR(checkWriteFence(options_.move));
+  if (!to_add.empty()) RETURN_IF_ERROR(node->clusterAddSlotsRange(to_add.ranges()));
+  if (!to_take.empty()) {
+    log::warn("claiming slots that another node's stale entry still names",
+              {{"node", step.address}, {"slots", to_take.toString()}});
+    RETURN_IF_ERROR(node->clusterSetSlotsNode(to_take.slots(), me->id));
+  }
+  // Neither ADDSLOTS nor SETSLOT NODE on an unopened slot raises the node's config epoch, and a
+  // member whose stale entry carries a newer epoch would ignore the claim for ever.
+  (void)node->command({"CLUSTER", "BUMPEPOCH"});
+  return Status::ok();
 }
 
 Status Executor::detachReplica(const topology::DetachReplicaStep& step) {

@@ -67,6 +67,7 @@ class Executor {
       const std::vector<topology::SettleSlotStep>& batch);
   Status meet(const topology::MeetStep& step);
   Status assignSlots(const topology::AssignSlotsStep& step);
+  Status confirmNotClaimedBy(const redis::ClusterNodeEntry& owner, const SlotSet& slots);
   Status detachReplica(const topology::DetachReplicaStep& step);
   Status replicate(const topology::ReplicateStep& step);
   Status handBackKeys(const topology::HandBackKeysStep& step);

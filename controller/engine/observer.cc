@@ -63,6 +63,34 @@ ObservedNode::Unreachable classify(const Status& failure) {
   return ObservedNode::Unreachable::kDown;
 }
 
+// Slots no node claims: no reachable node's own view gives them to itself and no peer gives them
+// to an unreachable node. Other views may still name an owner (Redis never clears a stale owner by
+// gossip), so "unassigned" is decided here, on every node's own word, and nowhere else.
+SlotSet unclaimedSlots(const topology::ObservedCluster& cluster) {
+  SlotSet claimed;
+  for (const auto& node : cluster.nodes) claimed = claimed | node.slots;
+  return SlotSet::all() - claimed;
+}
+
+// A master may hold keys in a slot nobody claims: its move was cut short by a failover, or the
+// slot was dropped by hand. Counting only there keeps this to one round trip on the rare node
+// with such slots and keys, and to nothing at all on a healthy cluster.
+Status findKeysInUnclaimedSlots(redis::NodeConnector& connector,
+                                topology::ObservedCluster* cluster) {
+  const SlotSet unclaimed = unclaimedSlots(*cluster);
+  if (unclaimed.empty()) return Status::ok();
+  const std::vector<int> slots = unclaimed.slots();
+  for (auto& node : cluster->nodes) {
+    if (!node.reachable || !node.is_master || node.keys == 0) continue;
+    ASSIGN_OR_RETURN(auto client, connector.connect(node.address));
+    ASSIGN_OR_RETURN(auto counts, client->clusterCountKeysInSlots(slots));
+    for (size_t i = 0; i < slots.size() && i < counts.size(); ++i) {
+      if (counts[i] > 0) node.keys_in_unclaimed_slots.add(slots[i]);
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 std::vector<std::string> slotOwnersFrom(const std::vector<ClusterNodeEntry>& entries) {
@@ -123,6 +151,7 @@ Result<topology::ObservedCluster> observeCluster(
     }
     node.marked_failed = failed_ids.count(node.id) > 0;
   }
+  RETURN_IF_ERROR(findKeysInUnclaimedSlots(connector, &cluster));
   return cluster;
 }
 

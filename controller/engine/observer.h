@@ -16,6 +16,9 @@ namespace slotkeeper::engine {
 // Unreachable nodes are reported as such (never an error): the planner decides what that means.
 // A node that came back on a new address also appears at its old one (unreachable, same id);
 // the planner uses that to re-MEET it.
+// Reachable masters with keys are asked how many they hold in each slot no node claims (only when
+// there is such a slot); a failed count is an error, since assigning those slots blind could
+// strand the keys.
 // `failure_domains` maps an address to its failure domain (may be empty).
 Result<topology::ObservedCluster> observeCluster(
     redis::NodeConnector& connector, const std::vector<std::string>& addresses,

@@ -22,7 +22,7 @@ bool isObservationRead(const redis::Command& cmd) {
   }
   if (first != "CLUSTER" || cmd.size() < 2) return false;
   const std::string sub = upper(cmd[1]);
-  return sub == "NODES" || sub == "INFO" || sub == "MYID";
+  return sub == "NODES" || sub == "INFO" || sub == "MYID" || sub == "COUNTKEYSINSLOT";
 }
 
 std::string keyOf(const redis::Command& cmd) {

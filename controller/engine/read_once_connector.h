@@ -1,5 +1,6 @@
 // A NodeConnector for one observation: each node is connected to once, and each read-only
-// command (CLUSTER NODES, CLUSTER INFO, INFO, DBSIZE) is sent to it once; repeats are answered
+// command (CLUSTER NODES, CLUSTER INFO, CLUSTER COUNTKEYSINSLOT, INFO, DBSIZE) is sent to it once;
+// repeats are answered
 // from memory. So the several views a reconcile pass derives from one look at the cluster (the
 // planner's, the status's) cost one connection and one round of reads per node.
 // Not thread-safe: one observing thread. Writes are refused: an observation never changes

@@ -318,13 +318,53 @@ Status clearSlotMarkers(NodeClient& node, const std::vector<int>& slots) {
   return Status::ok();
 }
 
+// The newest config epoch any of `nodes` other than `owner` holds. A node that cannot be asked is
+// an error: the owner's claim could not be shown to be newer than its.
+Result<int64_t> newestEpochOf(const std::vector<NodeClient*>& nodes, const NodeClient* owner) {
+  int64_t newest = 0;
+  for (NodeClient* node : nodes) {
+    if (node == owner) continue;
+    ASSIGN_OR_RETURN(auto info, node->clusterInfo());
+    newest = std::max(newest, info.my_epoch);
+  }
+  return newest;
+}
+
+// A claim replaces another in gossip only with a newer config epoch, and SETSLOT NODE raises the
+// owner's epoch just past the newest the owner has heard of. An owner that has not yet heard of
+// the holder's latest bump (a settle's BUMPEPOCH, a failover) would claim with an older epoch;
+// the holder's next ping, before it is told of the new owner, would win the slots back, and the
+// owner would delete the keys it just received (Redis drops keys in a slot it loses that way).
+Status awaitOwnerHearsEpoch(NodeClient& owner, int64_t epoch, const MoveOptions& options) {
+  RealClock real;
+  Clock& clock = options.clock != nullptr ? *options.clock : real;
+  const auto deadline = clock.now() + options.epoch_catch_up;
+  while (true) {
+    ASSIGN_OR_RETURN(auto info, owner.clusterInfo());
+    if (info.current_epoch >= epoch) return Status::ok();
+    if (clock.now() >= deadline) {
+      return unavailable(owner.address() + " has not heard of config epoch " +
+                         std::to_string(epoch) + " (it knows " +
+                         std::to_string(info.current_epoch) +
+                         "); claiming slots now could lose them to an older owner");
+    }
+    clock.sleepFor(std::chrono::milliseconds(20));
+  }
+}
+
 Status assignSlotsEverywhere(const MoveNode& owner, const std::vector<NodeClient*>& others,
-                             const std::vector<int>& slots) {
+                             const std::vector<int>& slots, const MoveOptions& options) {
+  ASSIGN_OR_RETURN(const int64_t newest, newestEpochOf(others, owner.client));
+  RETURN_IF_ERROR(awaitOwnerHearsEpoch(*owner.client, newest, options));
   Status owned = owner.client->clusterSetSlotsNode(slots, owner.id);
   if (isDemotedNodeError(owned)) {
     return rolesChanged(owner.client->address() + " became a replica before taking the slots");
   }
   RETURN_IF_ERROR(owned);
+  // SETSLOT NODE raises the epoch only for a slot the owner was importing; a settle's owner may
+  // have held some of them already.
+  ASSIGN_OR_RETURN(auto claimed, owner.client->clusterInfo());
+  if (claimed.my_epoch <= newest) (void)owner.client->command({"CLUSTER", "BUMPEPOCH"});
   failpoint("move.owner-assigned");
   for (NodeClient* other : others) {
     if (other == owner.client) continue;
@@ -363,7 +403,7 @@ Status moveSlots(const MoveNode& source, const MoveNode& target,
     RETURN_IF_ERROR(migrateSlotKeys(*source.client, *target.client, wave, options,
                                     BusyKeyPolicy::kHolderWins, counters));
     RETURN_IF_ERROR(checkWriteFence(options));
-    RETURN_IF_ERROR(assignSlotsEverywhere(target, others, wave));
+    RETURN_IF_ERROR(assignSlotsEverywhere(target, others, wave, options));
     counters->slots_moved += static_cast<int64_t>(wave.size());
   }
   return Status::ok();

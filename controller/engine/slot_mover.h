@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "redis/node_client.h"
 
@@ -30,6 +31,11 @@ struct MoveOptions {
   // right to write next to settle. Empty = always allowed (the CLI). Must be thread-safe:
   // parallel moves ask it from their own threads.
   std::function<bool()> may_write;
+  // How long a new owner may take to hear, by gossip, of the newest config epoch among the masters
+  // before it claims slots (see assignSlotsEverywhere), and the clock that waits (nullptr: real
+  // time).
+  std::chrono::milliseconds epoch_catch_up{10000};
+  Clock* clock = nullptr;
 };
 
 // True for a transfer the destination refused because it is at its maxmemory (Redis's OOM
@@ -89,8 +95,11 @@ Status migrateSlotKeys(redis::NodeClient& holder, redis::NodeClient& destination
 // replica, so there is nothing left to clear and that answer counts as done.
 Status clearSlotMarkers(redis::NodeClient& node, const std::vector<int>& slots);
 
-// SETSLOT s NODE owner on the owner first, then on every other node in `others`.
+// SETSLOT s NODE owner on the owner first, then on every other node in `others`. The owner first
+// waits (up to options.epoch_catch_up) until it has heard of the newest config epoch among
+// `others`, and afterwards holds a newer one: otherwise a node that still claims the slots could
+// win them back by gossip before it is told, and the owner would drop the keys it received.
 Status assignSlotsEverywhere(const MoveNode& owner, const std::vector<redis::NodeClient*>& others,
-                             const std::vector<int>& slots);
+                             const std::vector<int>& slots, const MoveOptions& options);
 
 }  // namespace slotkeeper::engine

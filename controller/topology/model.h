@@ -33,6 +33,9 @@ struct ObservedNode {
   // Unreachable only: the peers that list it do not agree on its role or slots, so what it
   // holds is not known (one of them may have a stale view).
   bool peer_views_disagree = false;
+  // Reachable masters only: the slots that no node claims in which this node holds keys. Those
+  // keys decide who must claim such a slot; any other owner would leave them unreachable.
+  SlotSet keys_in_unclaimed_slots;
 };
 
 struct ObservedCluster {

@@ -151,6 +151,41 @@ Status checkSingleOwnerPerSlot(const ClusterView& view) {
   return Status::ok();
 }
 
+// A slot no node claims but whose keys sit on a master (a failover cut a move short, or an owner
+// dropped the slot) goes to that master: any other owner would leave the keys unreachable, and
+// Redis deletes keys in a slot their node loses to a newer claim. Keys on two masters cannot both
+// be served; which copy is current is not known, so that waits for a person.
+Result<std::optional<Plan>> planUnclaimedKeys(const ClusterView& view) {
+  std::map<int, std::vector<int>> slots_of;  // node index -> unclaimed slots it holds keys in
+  std::vector<int> holder(kSlotCount, -1);
+  for (size_t i = 0; i < view.nodes.size(); ++i) {
+    for (int slot : view.nodes[i].observed.keys_in_unclaimed_slots.slots()) {
+      int& first = holder[static_cast<size_t>(slot)];
+      if (first >= 0) {
+        return failedPrecondition(
+            "slot " + std::to_string(slot) + " is claimed by no node, and both " +
+            nodeName(view.nodes[static_cast<size_t>(first)]) + " and " + nodeName(view.nodes[i]) +
+            " hold keys in it; keep one copy (move or delete the other's keys) and it is assigned "
+            "to the node left holding them");
+      }
+      first = static_cast<int>(i);
+      slots_of[first].push_back(slot);
+    }
+  }
+  if (slots_of.empty()) return std::optional<Plan>();
+  Plan plan;
+  for (const auto& [index, slots] : slots_of) {
+    const NodeView& node = view.nodes[static_cast<size_t>(index)];
+    SlotSet set;
+    for (int slot : slots) set.add(slot);
+    plan.steps.push_back(AssignSlotsStep{node.address(), node.id(), set});
+  }
+  WaitForAgreementStep barrier;
+  barrier.slot_map = WaitForAgreementStep::SlotViews::kEveryMember;
+  plan.steps.push_back(std::move(barrier));
+  return std::optional<Plan>(std::move(plan));
+}
+
 // CLUSTER REPLICATE and CLUSTER RESET both refuse (or would wipe) a master with keys. A master
 // without slots but with keys holds data no client can reach: it gives the keys back to their
 // slots' owners first (the plan is only that), and is re-pointed once it is empty. One that is
@@ -423,6 +458,8 @@ Result<Plan> makePlan(const ObservedCluster& observed, const DesiredShape& desir
   RETURN_IF_ERROR(checkDrainsReachable(view));
   RETURN_IF_ERROR(checkPeerViewsAgree(view));
   RETURN_IF_ERROR(checkSingleOwnerPerSlot(view));
+  ASSIGN_OR_RETURN(std::optional<Plan> claim, planUnclaimedKeys(view));
+  if (claim.has_value()) return std::move(*claim);
   ASSIGN_OR_RETURN(std::optional<Plan> hand_back, planOrphanKeys(view, choice));
   if (hand_back.has_value()) return std::move(*hand_back);
   return planConvergence(view, choice, desired);

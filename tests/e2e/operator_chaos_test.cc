@@ -232,6 +232,13 @@ void printClusterState(OperatorEnv& env, const std::string& cluster, const std::
   }
 }
 
+// How long after the first slot moved a fault may strike: 4 s covers most of a move;
+// SK_CHAOS_STRIKE_WITHIN_MS narrows it to aim at a move's first waves.
+int strikeWithinMs() {
+  const char* within = std::getenv("SK_CHAOS_STRIKE_WITHIN_MS");
+  return within != nullptr ? std::max(0, std::atoi(within)) : 4000;
+}
+
 TrialResult runTrial(OperatorEnv& env, const std::string& cluster, int trial, const Fault& fault,
                      std::mt19937& rng) {
   TrialResult r;
@@ -259,7 +266,7 @@ TrialResult runTrial(OperatorEnv& env, const std::string& cluster, int trial, co
   EXPECT_TRUE(env.waitFor([&] { return slotsMoved(env, cluster) > 0; }, 180s))
       << "the migration never started" << env.operatorLog();
   std::this_thread::sleep_for(std::chrono::milliseconds(
-      std::uniform_int_distribution<int>(0, 4000)(rng)));  // a moment within the move
+      std::uniform_int_distribution<int>(0, strikeWithinMs())(rng)));  // a moment within the move
   r.struck_at = slotsMoved(env, cluster);
   const Roles roles = rolesOf(env, cluster, scaling_out);
   const int64_t window_start = nowMs() - 1000;

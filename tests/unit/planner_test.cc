@@ -53,6 +53,10 @@ class Node {
     node_.marked_failed = true;
     return *this;
   }
+  Node& keysInUnclaimed(const std::string& list) {  // holds keys in slots nobody claims
+    node_.keys_in_unclaimed_slots = parseSlotList(list).value();
+    return *this;
+  }
   Node& disputed() {  // its peers disagree about it
     node_.peer_views_disagree = true;
     return *this;
@@ -262,6 +266,9 @@ void applyStep(ObservedCluster& c, const Step& step) {
   } else if (auto* s = std::get_if<AssignSlotsStep>(&step)) {
     auto* n = findByAddress(c, s->address);
     n->slots = n->slots | s->slots;
+    for (auto& other : c.nodes) {
+      other.keys_in_unclaimed_slots = other.keys_in_unclaimed_slots - s->slots;
+    }
   } else if (auto* s = std::get_if<MoveSlotsStep>(&step)) {
     auto* from = findByAddress(c, s->source_address);
     auto* to = findByAddress(c, s->target_address);
@@ -301,12 +308,13 @@ void applyStep(ObservedCluster& c, const Step& step) {
   }
 }
 
-// Plans that only repair (settle open slots, hand keys back) come before the plan that does the
-// rest.
+// Plans that only repair (settle open slots, give slots nobody claims to their keys' holder, hand
+// keys back) come before the plan that does the rest.
 bool settlesOnly(const Plan& plan) {
   return std::all_of(plan.steps.begin(), plan.steps.end(), [](const Step& s) {
     return std::holds_alternative<SettleSlotStep>(s) ||
            std::holds_alternative<HandBackKeysStep>(s) ||
+           std::holds_alternative<AssignSlotsStep>(s) ||
            std::holds_alternative<WaitForAgreementStep>(s);
   });
 }
@@ -680,6 +688,22 @@ std::vector<PlanCase> planCases() {
                           cluster(plus(evenThree(), {Node(7003).keys(5), Node(7004).replicaOf(7001),
                                                      Node(7005).replicaOf(7002)})),
                           shape(3, 1, ports(7000, 7005)), {"hand back 7003"}));
+  // A failover cut a move short: nobody claims 11307-11690, and their keys sit on 7003 (the
+  // promoted replica of the move's target). Balance alone would give some of them to 7000.
+  cases.push_back(planned(
+      "gives slots nobody claims to the master holding their keys before anything else",
+      cluster({Node(7000).slots("0-4095").keys(10), Node(7001).slots("4096-8191").keys(10),
+               Node(7002).slots("8192-11306").keys(10),
+               Node(7003).slots("11691-16383").keys(20).keysInUnclaimed("11307-11400,11500")}),
+      shape(4, 0, ports(7000, 7003)), {"assign 7003 11307-11400,11500", "wait slots everyone"}));
+  cases.push_back(refused(
+      "refuses to assign a slot nobody claims whose keys sit on two masters",
+      cluster({Node(7000).slots("0-5461").keys(5).keysInUnclaimed("7000"),
+               Node(7001).slots("5462-6999,7001-10922").keys(5).keysInUnclaimed("7000"),
+               Node(7002).slots("10923-16383")}),
+      shape(3, 0, ports(7000, 7002)), StatusCode::kFailedPrecondition,
+      "slot 7000 is claimed by no node, and both 127.0.0.1:7000 and 127.0.0.1:7001 hold keys in "
+      "it"));
   return cases;
 }
 

@@ -72,6 +72,58 @@ TEST(SlotMover, ClearingMarkersOnANodeDemotedMeanwhileCountsAsDone) {
   EXPECT_FALSE(engine::clearSlotMarkers(**master, {16384}).isOk()) << "a bad slot still fails";
 }
 
+// The config epoch a node holds, from its CLUSTER INFO.
+int64_t myEpoch(NodeClient& node) {
+  auto info = node.clusterInfo();
+  EXPECT_TRUE(info.isOk());
+  return info.isOk() ? info->my_epoch : -1;
+}
+
+// The source's epoch was bumped (a settle, a failover) and the target has not heard of it yet.
+// Claiming at once would give the target no newer an epoch than the source's, whose next ping
+// could then win the slots back and make the target drop their keys. The target first waits for
+// gossip, then claims with a newer epoch.
+TEST(SlotMover, TheNewOwnerClaimsOnlyWithAnEpochNewerThanTheSources) {
+  MoverFixture f(2000, {.auto_propagate = false});
+  ASSERT_TRUE(f.clients[0]->command({"CLUSTER", "BUMPEPOCH"}).isOk());
+  const int64_t source_epoch = myEpoch(*f.clients[0]);
+  int gossip_rounds = 0;
+  f.h.clock.setSleepHook([&](Clock::Duration) {
+    ++gossip_rounds;
+    f.h.cluster.propagate();
+  });
+  engine::MoveOptions options;
+  options.clock = &f.h.clock;
+  engine::MoveCounters counters;
+  Status s = engine::moveSlots(f.moveNode(0), f.moveNode(1), {f.clients[2].get()}, slotRange(0, 99),
+                               options, &counters);
+  ASSERT_TRUE(s.isOk()) << s.toString();
+  EXPECT_GT(gossip_rounds, 0) << "the target claimed before hearing of the source's epoch";
+  EXPECT_GT(myEpoch(*f.clients[1]), source_epoch);
+  f.h.cluster.propagate();
+  for (int slot = 0; slot < 100; ++slot) {
+    EXPECT_EQ(f.h.cluster.ownerOf(slot), f.h.cluster.idOf(f.nodes[1])) << slot;
+  }
+  EXPECT_TRUE(holdsExactly(f.h.cluster, f.data));
+}
+
+// Gossip never brings the source's epoch: the target does not claim, and the wave stays open for
+// the next pass to settle.
+TEST(SlotMover, ATargetThatNeverHearsTheNewestEpochDoesNotClaim) {
+  MoverFixture f(2000, {.auto_propagate = false});
+  f.h.clock.setSleepHook(nullptr);  // time passes, gossip does not
+  ASSERT_TRUE(f.clients[0]->command({"CLUSTER", "BUMPEPOCH"}).isOk());
+  engine::MoveOptions options;
+  options.clock = &f.h.clock;
+  engine::MoveCounters counters;
+  Status s = engine::moveSlots(f.moveNode(0), f.moveNode(1), {f.clients[2].get()}, slotRange(0, 99),
+                               options, &counters);
+  ASSERT_EQ(s.code(), StatusCode::kUnavailable) << s.toString();
+  EXPECT_NE(s.message().find("has not heard of config epoch"), std::string::npos) << s.toString();
+  EXPECT_EQ(f.h.cluster.ownerInViewOf(f.nodes[1], 0), f.h.cluster.idOf(f.nodes[0]));
+  EXPECT_FALSE(f.h.cluster.importingSlots(f.nodes[1]).empty()) << "the wave stays open";
+}
+
 TEST(SlotMover, MovesKeysAndOwnershipInWavesAndBatches) {
   MoverFixture f(3000);
   const auto moving = f.keysInSlots(0, 299);
