@@ -362,6 +362,11 @@ class Connections {
   std::map<std::string, std::unique_ptr<redis::NodeClient>> clients_;
 };
 
+std::chrono::milliseconds nextPollInterval(std::chrono::milliseconds interval,
+                                           const AgreementOptions& options) {
+  return std::max(options.poll_interval, std::min(interval * 2, options.max_poll_interval));
+}
+
 }  // namespace
 
 std::string findDisagreement(const std::vector<MemberView>& views) {
@@ -436,6 +441,7 @@ Status waitForAgreement(redis::NodeConnector& connector, const std::vector<std::
                         Clock& clock, const AgreementOptions& options) {
   Connections clients(connector);
   const auto deadline = clock.now() + options.timeout;
+  std::chrono::milliseconds interval = options.poll_interval;
   std::string last_reason = "no members";
   while (true) {
     std::vector<MemberView> views;
@@ -460,7 +466,8 @@ Status waitForAgreement(redis::NodeConnector& connector, const std::vector<std::
     if (clock.now() >= deadline) {
       return deadlineExceeded("cluster did not reach agreement: " + last_reason);
     }
-    clock.sleepFor(options.poll_interval);
+    clock.sleepFor(interval);
+    interval = nextPollInterval(interval, options);
   }
 }
 
@@ -470,6 +477,7 @@ Status waitForAgreement(redis::NodeConnector& connector, const std::vector<std::
   if (what.waitsForEverything()) return waitForAgreement(connector, members, clock, options);
   Connections clients(connector);
   const auto deadline = clock.now() + options.timeout;
+  std::chrono::milliseconds interval = options.poll_interval;
   // A nudge repeats at most once per nudge_interval, so a lost packet is made up for without
   // flooding a node that is slow to answer.
   std::map<std::pair<std::string, std::string>, Clock::TimePoint> nudged;
@@ -537,7 +545,8 @@ Status waitForAgreement(redis::NodeConnector& connector, const std::vector<std::
     if (clock.now() >= deadline) {
       return deadlineExceeded("cluster did not reach agreement: " + last_reason);
     }
-    clock.sleepFor(options.poll_interval);
+    clock.sleepFor(interval);
+    interval = nextPollInterval(interval, options);
   }
 }
 

@@ -21,7 +21,12 @@ namespace slotkeeper::engine {
 
 struct AgreementOptions {
   std::chrono::milliseconds timeout{60000};
+  // The first re-read follows after poll_interval; each further one waits twice as long, up to
+  // max_poll_interval. A barrier that holds at once costs one read of each view; one that waits
+  // for gossip costs a few reads per second, not a hundred (each a CLUSTER NODES of every member,
+  // which grows with the square of the cluster's size).
   std::chrono::milliseconds poll_interval{10};
+  std::chrono::milliseconds max_poll_interval{160};
   // How often a view that still lags is sent a direct MEET from the node it lags about.
   std::chrono::milliseconds nudge_interval{500};
 };

@@ -26,12 +26,16 @@ Result<ConvergeReport> converge(redis::NodeConnector& connector, Clock& clock,
   Executor executor(connector, clock, options.executor, std::move(on_progress), should_stop);
   for (int round = 1; round <= options.max_rounds; ++round) {
     report.rounds = round;
+    const auto observing = clock.now();
     ASSIGN_OR_RETURN(auto observed, observeDesired(connector, desired));
     ASSIGN_OR_RETURN(auto plan, topology::makePlan(observed, desired));
+    report.observe_and_plan_seconds +=
+        std::chrono::duration<double>(clock.now() - observing).count();
     if (plan.empty()) {
       report.slots_moved = executor.slotsMoved();
       report.keys_moved = executor.keysMoved();
       report.key_conflicts = executor.keyConflicts();
+      report.seconds_by_step = executor.secondsByStep();
       return report;
     }
     log::info("plan", {{"round", round}, {"steps", plan.steps.size()}});

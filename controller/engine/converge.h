@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 
 #include "common/clock.h"
@@ -27,6 +28,8 @@ struct ConvergeReport {
   int64_t slots_moved = 0;
   int64_t keys_moved = 0;
   int64_t key_conflicts = 0;  // keys on both sides with different values; the holder's kept
+  double observe_and_plan_seconds = 0;
+  std::map<std::string, double> seconds_by_step;  // Executor::secondsByStep()
 };
 
 // Observes every desired node (and every member they know), for the planner.

@@ -140,6 +140,12 @@ Status Executor::run(const topology::Plan& plan, const topology::ObservedCluster
       ++j;
     }
     Status status;
+    const auto step_started = clock_.now();
+    const char* kind = !settles.empty() ? "settles"
+                       : !moves.empty() ? "moves"
+                       : std::holds_alternative<topology::WaitForAgreementStep>(steps[i])
+                           ? "agreement"
+                           : "other";
     if (!settles.empty()) {
       log::info("step", {{"index", i + 1},
                          {"of", steps.size()},
@@ -155,6 +161,7 @@ Status Executor::run(const topology::Plan& plan, const topology::ObservedCluster
       status = runStep(steps[i]);
       ++i;
     }
+    seconds_by_step_[kind] += std::chrono::duration<double>(clock_.now() - step_started).count();
     reportProgress();
     if (!status.isOk()) return status.withContext(progress_.step);
   }

@@ -52,6 +52,9 @@ class Executor {
   int64_t keysMoved() const { return counters_.keys_moved; }
   // Keys found on both sides of a move and resolved by the settle rule (docs/architecture.md).
   int64_t keyConflicts() const { return counters_.key_conflicts; }
+  // Seconds spent in each kind of step over every run ("agreement", "moves", "settles",
+  // "other"), to show where a change's time goes.
+  const std::map<std::string, double>& secondsByStep() const { return seconds_by_step_; }
 
  private:
   Status runStep(const topology::Step& step);
@@ -91,6 +94,7 @@ class Executor {
   std::vector<std::string> members_;
   MoveCounters counters_;
   ExecutionProgress progress_;
+  std::map<std::string, double> seconds_by_step_;
   Clock::TimePoint started_{};
 };
 

@@ -67,6 +67,28 @@ TEST(WaitForAgreementOnFake, ReturnsOnceGossipSettlesSleepingOnlyOnTheClock) {
   EXPECT_EQ(cluster.ownerOf(0), cluster.idOf(nodes[1]));
 }
 
+// Each re-read waits twice as long as the one before, up to the cap: two seconds of waiting cost
+// 17 reads of every view instead of 200.
+TEST(WaitForAgreementOnFake, BacksOffBetweenReadsUpToTheCap) {
+  FakeRedisCluster cluster({.auto_propagate = false, .meet_rounds = 0});
+  auto nodes = disagreeingCluster(cluster);
+  std::vector<Clock::Duration> sleeps;
+  ManualClock clock([&](Clock::Duration d) { sleeps.push_back(d); });
+  engine::AgreementOptions options;
+  options.timeout = std::chrono::seconds(2);
+  options.poll_interval = std::chrono::milliseconds(10);
+  options.max_poll_interval = std::chrono::milliseconds(160);
+  Status s = engine::waitForAgreement(cluster, nodes, clock, options);
+  EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.toString();
+  ASSERT_GE(sleeps.size(), 6u);
+  using std::chrono::milliseconds;
+  const std::vector<Clock::Duration> first = {milliseconds(10),  milliseconds(20),
+                                              milliseconds(40),  milliseconds(80),
+                                              milliseconds(160), milliseconds(160)};
+  EXPECT_TRUE(std::equal(first.begin(), first.end(), sleeps.begin()));
+  EXPECT_EQ(sleeps.size(), 16u);
+}
+
 TEST(WaitForAgreementOnFake, GivesUpAtTheDeadlineOfTheClockWithoutRealSleeping) {
   FakeRedisCluster cluster({.auto_propagate = false, .meet_rounds = 0});
   auto nodes = disagreeingCluster(cluster);
