@@ -1,4 +1,5 @@
 // slotkeeper: the operator binary. Wiring only: flags, construction, signals, run.
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -56,6 +57,15 @@ std::string clientNameSafe(std::string name) {
   return name;
 }
 
+// glibc gives each thread that allocates its own heap arena (up to 8 per core), and each keeps
+// the memory its thread freed. The operator's workers, watches and HTTP threads allocate in
+// bursts (a pass's snapshot, a list), so two shared arenas hold far less idle memory at no
+// measurable cost. MALLOC_ARENA_MAX in the environment still decides when set.
+void limitMallocArenas() {
+  if (std::getenv("MALLOC_ARENA_MAX") != nullptr) return;
+  mallopt(M_ARENA_MAX, 2);
+}
+
 std::string ownNamespace() {
   const char* dir = std::getenv("SK_SERVICEACCOUNT_DIR");
   std::string path =
@@ -76,6 +86,7 @@ void blockShutdownSignals(sigset_t* set) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  limitMallocArenas();
   auto flags = op::parseOperatorFlags(std::vector<std::string>(argv + 1, argv + argc));
   if (!flags.isOk()) {
     std::fprintf(stderr, "error: %s\n", flags.status().message().c_str());
