@@ -12,6 +12,8 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "e2e/support/control_plane.h"
@@ -67,7 +69,10 @@ class HelmChart {
            // Pods of the node agent share the host's network: each serves on its own address.
            " --set 'metrics.host=$(POD_IP)'" +
            " --set alertRulesConfigMap.enabled=true --set grafanaDashboard.enabled=true" +
-           " --set alerts.masterWithoutReplica.for=5s --set alerts.operatorDown.for=5s";
+           " --set alerts.masterWithoutReplica.for=5s --set alerts.operatorDown.for=5s" +
+           " --set alerts.nodeMemoryNearMax.for=5s --set-json "
+           "alerts.nodeMemoryNearMax.threshold=0.5" +
+           " --set alerts.replicationLinkDown.for=5s";
   }
 
   // The running operator pod (name, IP, args), or an empty object.
@@ -364,6 +369,73 @@ TEST(HelmChart, InstallsAlertsOnAnUnprotectedMasterUpgradesAndUninstallsKeepingC
       },
       120s))
       << chart.operatorMetrics();
+
+  // Memory near maxmemory: a 16 MB maxmemory set live through the spec, then 9 MB of values on
+  // one shard; the alert fires for its pods and resolves once the values are deleted.
+  auto firingPods = [&](const std::string& alert) {
+    std::set<std::string> pods;
+    for (const auto& a : prometheus.alerts(alert, "firing")) {
+      if (a["labels"].value("rediscluster", "") == kCluster)
+        pods.insert(a["labels"].value("pod", ""));
+    }
+    return pods;
+  };
+  const std::string cluster_ref = std::string("rediscluster ") + kCluster;
+  ASSERT_EQ(env.kubectl("patch " + cluster_ref +
+                        " --type merge -p '{\"spec\":{\"redisConfig\":{\"maxmemory\":\"16mb\"}}}'")
+                .exit_code,
+            0);
+  ASSERT_TRUE(env.waitFor(
+      [&] {
+        return countNodes("slotkeeper_node_memory_max_bytes", "") == 6 &&
+               prometheus.query("min(slotkeeper_node_memory_max_bytes{" + of_cluster + "})") ==
+                   16777216;
+      },
+      90s))
+      << chart.operatorMetrics();
+  const std::string any_ip = env.podIps(kCluster).begin()->second;
+  // Nine values of 1 MB in one slot (one argument of 9 MB would be refused with OOM: the query
+  // buffer counts against maxmemory).
+  std::string big_keys;
+  for (int i = 1; i <= 9; ++i) {
+    const std::string key = "{alert}:" + std::to_string(i);
+    big_keys += " " + key;
+    CommandResult big = runShell("head -c 1000000 /dev/zero | tr '\\0' x | redis-cli -c -h " +
+                                 any_ip + " -p 6379 -x SET " + key);
+    ASSERT_EQ(trimmed(big.output), "OK") << big.output;
+  }
+  ASSERT_TRUE(env.waitFor([&] { return firingPods("RedisNodeMemoryNearMax").size() >= 1; }, 90s))
+      << runShell("curl -s http://" + prometheus.address() + "/api/v1/alerts").output;
+  EXPECT_EQ(runShell("redis-cli -c -h " + any_ip + " -p 6379 DEL" + big_keys).exit_code, 0);
+  EXPECT_TRUE(env.waitFor([&] { return firingPods("RedisNodeMemoryNearMax").empty(); }, 90s))
+      << runShell("curl -s http://" + prometheus.address() + "/api/v1/alerts").output;
+  ASSERT_EQ(env.kubectl("patch " + cluster_ref +
+                        " --type json -p '[{\"op\":\"remove\",\"path\":\"/spec/redisConfig\"}]'")
+                .exit_code,
+            0);
+
+  // Replication link down: one replica is given a wrong masterauth and dropped from its master,
+  // so every resync is refused; the alert names that pod, and resolves once the setting is put
+  // back (the cluster has no password, so the operator leaves masterauth alone).
+  std::string broken_replica;
+  for (const auto& [pod, ip] : env.podIps(kCluster)) {
+    auto nodes = env.clusterNodesAt(ip);
+    for (const auto& n : nodes.isOk() ? *nodes : std::vector<redis::ClusterNodeEntry>{}) {
+      if (n.myself && n.replica && broken_replica.empty()) broken_replica = pod;
+    }
+  }
+  ASSERT_FALSE(broken_replica.empty());
+  const std::string replica_cli =
+      "redis-cli -h " + env.podIps(kCluster)[broken_replica] + " -p 6379 ";
+  ASSERT_EQ(runShell(replica_cli + "CONFIG SET masterauth not-the-password").exit_code, 0);
+  ASSERT_EQ(runShell(replica_cli + "CLIENT KILL TYPE master").exit_code, 0);
+  ASSERT_TRUE(env.waitFor(
+      [&] { return firingPods("RedisReplicationLinkDown").count(broken_replica) == 1; }, 90s))
+      << runShell(replica_cli + "INFO replication").output
+      << runShell("curl -s http://" + prometheus.address() + "/api/v1/alerts").output;
+  ASSERT_EQ(runShell(replica_cli + "CONFIG SET masterauth ''").exit_code, 0);
+  EXPECT_TRUE(env.waitFor([&] { return firingPods("RedisReplicationLinkDown").empty(); }, 90s))
+      << runShell(replica_cli + "INFO replication").output;
 
   // Every query of the chart's Grafana dashboard returns data from this Prometheus.
   CommandResult dashboard =
