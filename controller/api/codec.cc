@@ -176,6 +176,14 @@ Status decodePasswordSecret(const json& object, const std::string& path, Passwor
   return Status::ok();
 }
 
+Status decodeTls(const json& object, const std::string& path, TlsSpec* out) {
+  FieldReader r(object, path);
+  RETURN_IF_ERROR(r.required("secretName"));
+  RETURN_IF_ERROR(r.readString("secretName", &out->secret_name));
+  RETURN_IF_ERROR(r.readBool("requireClientCertificates", &out->require_client_certificates));
+  return Status::ok();
+}
+
 Status decodeAntiAffinity(const FieldReader& r, PodAntiAffinity* out) {
   std::string text(podAntiAffinityName(*out));
   RETURN_IF_ERROR(r.readString("podAntiAffinity", &text));
@@ -238,6 +246,11 @@ Status decodeSpecFields(const json& spec, const std::string& path, RedisClusterS
   if (sub != nullptr) {
     out->password_secret.emplace();
     RETURN_IF_ERROR(decodePasswordSecret(*sub, r.pathOf("passwordSecret"), &*out->password_secret));
+  }
+  RETURN_IF_ERROR(r.readObject("tls", &sub));
+  if (sub != nullptr) {
+    out->tls.emplace();
+    RETURN_IF_ERROR(decodeTls(*sub, r.pathOf("tls"), &*out->tls));
   }
   RETURN_IF_ERROR(r.readStringMap("redisConfig", &out->redis_config));
   RETURN_IF_ERROR(r.readObject("migration", &sub));
@@ -469,6 +482,10 @@ nlohmann::json encodeSpec(const RedisClusterSpec& spec) {
         {"name", spec.password_secret->name},
         {"key", spec.password_secret->key},
         {"rotationGraceSeconds", spec.password_secret->rotation_grace_seconds}};
+  }
+  if (spec.tls) {
+    out["tls"] = {{"secretName", spec.tls->secret_name},
+                  {"requireClientCertificates", spec.tls->require_client_certificates}};
   }
   if (!spec.redis_config.empty()) out["redisConfig"] = spec.redis_config;
   out["failureDomain"] = failureDomainName(spec.failure_domain);

@@ -80,6 +80,16 @@ struct PasswordSecretRef {
   bool operator==(const PasswordSecretRef&) const = default;
 };
 
+// TLS on the client port, the cluster bus and replication. The Secret holds tls.crt, tls.key and
+// ca.crt (what cert-manager writes); a renewed certificate is reloaded without restarts.
+struct TlsSpec {
+  std::string secret_name;
+  // Clients must present a certificate signed by ca.crt; otherwise one is checked only when
+  // presented (the nodes always authenticate each other on the bus and for replication).
+  bool require_client_certificates = false;
+  bool operator==(const TlsSpec&) const = default;
+};
+
 // How pods are replaced when their template changes (image, resources, restart-only settings):
 // shard by shard, replicas first, the master only after a graceful failover to an updated replica.
 struct UpdateStrategySpec {
@@ -120,6 +130,7 @@ struct RedisClusterSpec {
   ResourceRequirements resources;
   std::optional<StorageSpec> storage;  // absent = emptyDir
   std::optional<PasswordSecretRef> password_secret;
+  std::optional<TlsSpec> tls;  // absent = plain TCP
   std::map<std::string, std::string> redis_config;
   MigrationSpec migration;
   PodAntiAffinity pod_anti_affinity = PodAntiAffinity::kRequired;

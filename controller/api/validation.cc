@@ -179,6 +179,9 @@ std::vector<std::string> specProblems(const RedisClusterSpec& spec) {
     checkRange(problems, "spec.passwordSecret.rotationGraceSeconds",
                spec.password_secret->rotation_grace_seconds, 0, kMaxRotationGraceSeconds);
   }
+  if (spec.tls && spec.tls->secret_name.empty()) {
+    problems.push_back("spec.tls.secretName: must not be empty");
+  }
   checkRedisConfig(problems, spec.redis_config);
   checkRange(problems, "spec.migration.batchKeys", spec.migration.batch_keys, kMinBatchKeys,
              kMaxBatchKeys);

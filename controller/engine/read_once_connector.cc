@@ -59,6 +59,10 @@ class ReadOnceConnector::Client final : public redis::NodeClient {
     return out;
   }
 
+  std::string servedCertificateSha256() const override {
+    return node_.client->servedCertificateSha256();
+  }
+
  private:
   std::string address_;
   Node& node_;

@@ -52,6 +52,12 @@ Status applyLiveConfig(RedisPort& redis, const kube::ReconcileContext& context,
                        const Decision& decision, const SnapshotOptions& snapshot_options,
                        SnapshotMemory* memory);
 
+// Tells each node of the decision's certificate reloads to read its TLS files again (one CONFIG
+// SET of the file settings), behind the Lease fence. A node that refuses is logged and retried.
+Status reloadCertificates(RedisPort& redis, const kube::ReconcileContext& context,
+                          const ActOptions& options, const Snapshot& snapshot,
+                          const Decision& decision, const SnapshotOptions& snapshot_options);
+
 // The decision's password rotation step (add the new password, switch masterauth, or remove the
 // old one) on every node it names.
 Status applyPasswordRotation(RedisPort& redis, const kube::ReconcileContext& context,

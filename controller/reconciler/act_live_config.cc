@@ -1,6 +1,7 @@
 // Live settings reach running nodes: one CONFIG SET per node, behind the Lease fence.
 #include "common/log.h"
 #include "reconciler/act.h"
+#include "resources/config_map.h"
 
 namespace slotkeeper::reconciler {
 
@@ -30,6 +31,26 @@ Status applyLiveConfig(RedisPort& redis, const kube::ReconcileContext& context,
   log::info("live settings applied", {{"cluster", cluster.ns + "/" + cluster.name},
                                       {"nodes", applied},
                                       {"hash", decision.config_updates.front().hash}});
+  return Status::ok();
+}
+
+Status reloadCertificates(RedisPort& redis, const kube::ReconcileContext& context,
+                          const ActOptions& options, const Snapshot& snapshot,
+                          const Decision& decision, const SnapshotOptions& snapshot_options) {
+  if (decision.certificate_reloads.empty()) return Status::ok();
+  const auto& cluster = snapshot.cluster;
+  auto connector = redis.connector(connectOptionsFor(snapshot, snapshot_options));
+  const auto settings = resources::makeTlsFileSettings();
+  for (const auto& address : decision.certificate_reloads) {
+    if (!context.mayWriteFor(options.write_margin)) {
+      return unavailable("not holding the Lease with time to spare; certificates not reloaded");
+    }
+    auto client = connector->connect(address);
+    Status set = client.isOk() ? (*client)->configSetAll(settings) : client.status();
+    log::info("certificate reload", {{"cluster", cluster.ns + "/" + cluster.name},
+                                     {"node", address},
+                                     {"result", set.isOk() ? "ok" : set.toString()}});
+  }
   return Status::ok();
 }
 

@@ -259,6 +259,20 @@ void decideLiveConfig(const Snapshot& s, Decision& d) {
   }
 }
 
+// Nodes serving a certificate other than the TLS Secret's: the Secret was renewed and the node
+// has not read its files since (or the kubelet has not refreshed them yet).
+void decideCertificateReloads(const Snapshot& s, Decision& d) {
+  if (!s.live.has_value() || s.tls.kind != TlsRead::Kind::kRead) return;
+  for (const auto& [address, served] : s.live->served_certificates) {
+    if (served != s.tls.certificate_sha256) d.certificate_reloads.push_back(address);
+  }
+  if (d.certificate_reloads.empty()) return;
+  d.events.push_back({kube::EventType::kNormal, "ReloadingCertificate",
+                      "Secret " + s.cluster.spec.tls->secret_name + " holds a new certificate; " +
+                          std::to_string(d.certificate_reloads.size()) +
+                          " node(s) told to reload it"});
+}
+
 // Pods the change waits for that will not come up by themselves: a container that cannot
 // start (ErrImagePull, CrashLoopBackOff, ...) or a pod not Ready long after it was created.
 std::vector<std::string> failingPods(const Snapshot& s, const ShapeChange& shape,
@@ -518,6 +532,11 @@ void decideUnreadableNodes(const Snapshot& s, Decision& d) {
 Decision decide(const Snapshot& s, const DecideOptions& options) {
   Decision d = decideCluster(s, options);
   decideUnreadableNodes(s, d);
+  decideCertificateReloads(s, d);
+  if (!d.certificate_reloads.empty()) {
+    const auto wait = options.certificate_reload_interval;
+    if (d.requeue.count() == 0 || d.requeue > wait) d.requeue = wait;
+  }
   // While the old password's grace period runs, look again when it ends.
   if (d.password_rotation.has_value() &&
       d.password_rotation->step == PasswordRotation::Step::kWaitGrace) {
@@ -548,16 +567,21 @@ Decision decideCluster(const Snapshot& s, const DecideOptions& options) {
       planShapeChange(c.spec.masters, c.spec.replicas_per_master, currentSizes(s), s.pods);
   // Without a Secret and no password that worked before, every node refuses us: what we would
   // observe says nothing about the cluster, so the last observation stays.
-  const bool blind = s.secret.kind == SecretRead::Kind::kUnavailable && s.secret.password.empty();
+  const bool blind =
+      (s.secret.kind == SecretRead::Kind::kUnavailable && s.secret.password.empty()) ||
+      (s.tls.kind == TlsRead::Kind::kUnavailable && !s.tls.options.enabled);
   if (s.live.has_value() && !blind) fillObservedStatus(s.pods, *s.live, &d.status);
   const Drift drift = measureDrift(s.statefulsets, s.pods);
   decideDrift(s, drift, d);
 
-  if (s.secret.kind == SecretRead::Kind::kUnavailable) {
+  if (s.secret.kind == SecretRead::Kind::kUnavailable ||
+      s.tls.kind == TlsRead::Kind::kUnavailable) {
     decideStatefulSets(s, shape.statefulset_replicas, d);
+    std::string problem = s.secret.problem;
+    if (!s.tls.problem.empty()) problem += (problem.empty() ? "" : "; ") + s.tls.problem;
     conditions.set(api::kConditionDegraded, api::ConditionStatus::kTrue,
                    api::kReasonSecretUnavailable,
-                   s.secret.problem +
+                   problem +
                        "; the cluster keeps running, and no topology change is made until the "
                        "Secret can be read",
                    kube::EventType::kWarning);

@@ -26,6 +26,9 @@ struct DecideOptions {
   // While pods start: their changes wake a pass anyway; this is only the fallback.
   std::chrono::milliseconds pods_wait_interval{10000};
   std::chrono::milliseconds secret_retry_interval{10000};
+  // While a node serves an older certificate than the TLS Secret's: the kubelet refreshes a
+  // mounted Secret within a minute or so, and each reload only takes what the files hold.
+  std::chrono::milliseconds certificate_reload_interval{5000};
   // How long a pod must stay unschedulable before it is reported (Degraded and an Event).
   std::chrono::seconds unschedulable_grace{30};
   // After a slice of a topology change: at once, behind the other clusters in the queue.
@@ -66,6 +69,9 @@ struct Decision {
   std::vector<ObjectToApply> applies;
   std::vector<kube::ResourceRef> deletions;
   std::vector<LiveConfigUpdate> config_updates;
+  // Nodes ("ip:port") serving another certificate than the TLS Secret's: told to read their
+  // certificate files again.
+  std::vector<std::string> certificate_reloads;
   std::vector<FailoverRequest> failovers;  // graceful CLUSTER FAILOVERs of a rolling restart
   std::vector<PodRestart> pod_restarts;    // pods to delete so their StatefulSet recreates them
   std::optional<PasswordRotation> password_rotation;  // a changed Secret being rolled in

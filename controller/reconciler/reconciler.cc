@@ -133,6 +133,17 @@ void ClusterReconciler::rememberPassword(const Snapshot& snapshot, const Decisio
   }
 }
 
+namespace {
+
+// TLS material that let the operator read a node is kept for when the Secret cannot be read.
+void rememberTls(const Snapshot& snapshot, SnapshotMemory* memory) {
+  if (snapshot.tls.kind != TlsRead::Kind::kRead) return;
+  const bool nodes_read = snapshot.live.has_value() && !snapshot.live->served_certificates.empty();
+  if (!memory->last_good_tls.enabled || nodes_read) memory->last_good_tls = snapshot.tls.options;
+}
+
+}  // namespace
+
 Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
     const std::string& key, const kube::ReconcileContext& context) {
   std::string ns, name;
@@ -147,6 +158,7 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
   }
   Decision d = decide(*snapshot, options_.decide);
   rememberPassword(*snapshot, d, &memory);
+  rememberTls(*snapshot, &memory);
   log::debug("decided", {{"cluster", key},
                          {"generation", snapshot->cluster.generation},
                          {"applies", d.applies.size()},
@@ -162,6 +174,9 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
   }
   if (acted.isOk()) {
     acted = applyPasswordRotation(redis_, context, options_.act, *snapshot, d, options_.snapshot);
+  }
+  if (acted.isOk()) {
+    acted = reloadCertificates(redis_, context, options_.act, *snapshot, d, options_.snapshot);
   }
   api::RedisClusterStatus written = snapshot->cluster.status;
   if (acted.isOk()) {

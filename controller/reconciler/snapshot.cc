@@ -7,6 +7,8 @@
 #include "engine/observer.h"
 #include "engine/read_once_connector.h"
 #include "kube/base64.h"
+#include "redis/transport.h"
+#include "resources/config_map.h"
 #include "resources/metadata.h"
 
 namespace slotkeeper::reconciler {
@@ -15,6 +17,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kZoneLabel = "topology.kubernetes.io/zone";
+
+Result<std::string> secretValue(const json& secret, const std::string& key);
 
 SecretRead readPassword(KubePort& kube, const api::RedisCluster& cluster,
                         const SnapshotMemory& memory) {
@@ -32,16 +36,58 @@ SecretRead readPassword(KubePort& kube, const api::RedisCluster& cluster,
     if (secret.status().code() == StatusCode::kNotFound) return unavailable("not found");
     return unavailable(secret.status().message());
   }
-  const auto& data = secret->value("data", json::object());
-  if (!data.contains(ref.key) || !data[ref.key].is_string()) {
-    return unavailable("has no key '" + ref.key + "'");
-  }
-  std::string password;
-  if (!kube::base64Decode(data[ref.key].get<std::string>(), &password)) {
-    return unavailable("key '" + ref.key + "' is not base64");
-  }
+  auto password = secretValue(*secret, ref.key);
+  if (!password.isOk()) return unavailable(password.status().message());
   out.kind = SecretRead::Kind::kRead;
-  out.password = std::move(password);
+  out.password = std::move(password).value();
+  return out;
+}
+
+// Reads one key of a Secret's data; the error names the key.
+Result<std::string> secretValue(const json& secret, const std::string& key) {
+  const auto& data = secret.value("data", json::object());
+  if (!data.contains(key) || !data[key].is_string()) {
+    return invalidArgument("has no key '" + key + "'");
+  }
+  std::string value;
+  if (!kube::base64Decode(data[key].get<std::string>(), &value)) {
+    return invalidArgument("key '" + key + "' is not base64");
+  }
+  return value;
+}
+
+// The TLS Secret's certificate (presented when a node asks for one), key and CA, and the hash
+// of the certificate the nodes should serve.
+TlsRead readTls(KubePort& kube, const api::RedisCluster& cluster, const SnapshotMemory& memory) {
+  TlsRead out;
+  if (!cluster.spec.tls.has_value()) return out;
+  const std::string& name = cluster.spec.tls->secret_name;
+  auto unavailable = [&](const std::string& problem) {
+    out.kind = TlsRead::Kind::kUnavailable;
+    out.options = memory.last_good_tls;
+    out.problem = "TLS Secret " + name + ": " + problem;
+    return out;
+  };
+  auto secret = kube.readSecret(cluster.ns, name);
+  if (!secret.isOk()) {
+    if (secret.status().code() == StatusCode::kNotFound) return unavailable("not found");
+    return unavailable(secret.status().message());
+  }
+  redis::TlsOptions tls;
+  tls.enabled = true;
+  std::string* fields[] = {&tls.cert_pem, &tls.key_pem, &tls.ca_pem};
+  const std::string_view keys[] = {resources::kTlsCertKey, resources::kTlsKeyKey,
+                                   resources::kTlsCaKey};
+  for (size_t i = 0; i < 3; ++i) {
+    auto value = secretValue(*secret, std::string(keys[i]));
+    if (!value.isOk()) return unavailable(value.status().message());
+    *fields[i] = std::move(value).value();
+  }
+  auto sha = redis::pemCertificateSha256(tls.cert_pem);
+  if (!sha.isOk()) return unavailable(sha.status().message());
+  out.kind = TlsRead::Kind::kRead;
+  out.options = std::move(tls);
+  out.certificate_sha256 = std::move(sha).value();
   return out;
 }
 
@@ -130,6 +176,9 @@ void readNodeInfo(redis::NodeConnector& connector, bool passwords, LiveObservati
     (void)(*client)->pipeline(reads);
     if (auto memory = (*client)->infoMemory(); memory.isOk()) live->memory[n.address] = *memory;
     if (auto load = (*client)->infoLoad(); load.isOk()) live->load[n.address] = *load;
+    if (std::string served = (*client)->servedCertificateSha256(); !served.empty()) {
+      live->served_certificates[n.address] = std::move(served);
+    }
     if (passwords) {
       auto hashes = (*client)->aclPasswordHashes("default");
       auto masterauth = (*client)->configGet("masterauth");
@@ -186,20 +235,32 @@ std::map<int, json> mergeStatefulSets(const std::vector<json>& cached, SnapshotM
 }
 
 redis::ConnectOptions connectOptionsFor(const Snapshot& snapshot, const SnapshotOptions& options) {
+  redis::TlsOptions tls = snapshot.tls.options;
+  for (const auto& pod : snapshot.pods) {
+    if (tls.enabled && !pod.ip.empty())
+      tls.dns_names[pod.ip] = podDnsNames(snapshot.cluster, pod.name);
+  }
   redis::ConnectOptions connect =
-      connectOptionsFor(snapshot.cluster, options, snapshot.secret.password);
+      connectOptionsFor(snapshot.cluster, options, snapshot.secret.password, tls);
   connect.fallback_password = snapshot.fallback_password;
   return connect;
 }
 
 redis::ConnectOptions connectOptionsFor(const api::RedisCluster& cluster,
-                                        const SnapshotOptions& options,
-                                        const std::string& password) {
+                                        const SnapshotOptions& options, const std::string& password,
+                                        const redis::TlsOptions& tls) {
   redis::ConnectOptions connect = options.connect;
   connect.password = password;
+  connect.tls = tls;
   // A MIGRATE batch may legitimately take up to the migration timeout.
   connect.command_timeout = std::chrono::seconds(cluster.spec.migration.timeout_seconds + 30);
   return connect;
+}
+
+std::vector<std::string> podDnsNames(const api::RedisCluster& cluster, const std::string& pod) {
+  const std::string name =
+      pod + "." + resources::headlessServiceName(cluster) + "." + cluster.ns + ".svc";
+  return {name, name + ".cluster.local"};
 }
 
 Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
@@ -228,6 +289,7 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
     assignZones(kube, memory, &snap.pods);
   }
   snap.secret = readPassword(kube, snap.cluster, memory);
+  snap.tls = readTls(kube, snap.cluster, memory);
 
   std::vector<std::string> addresses;
   std::map<std::string, std::string> domains;
@@ -241,6 +303,10 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   });
   snap.live_settings_applied = memory.live_settings_applied;
   if (addresses.empty()) return std::optional<Snapshot>(std::move(snap));
+  // TLS nodes and no certificate material yet: nothing could be read without it.
+  if (snap.cluster.spec.tls.has_value() && !snap.tls.options.enabled) {
+    return std::optional<Snapshot>(std::move(snap));
+  }
 
   if (memory.last_good_password != snap.secret.password) {
     snap.fallback_password = memory.last_good_password;
@@ -260,7 +326,8 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   }
   ShapeChange shape = planShapeChange(snap.cluster.spec.masters,
                                       snap.cluster.spec.replicas_per_master, sizes, snap.pods);
-  if (shape.waiting_for.empty() && snap.secret.kind != SecretRead::Kind::kUnavailable) {
+  if (shape.waiting_for.empty() && snap.secret.kind != SecretRead::Kind::kUnavailable &&
+      snap.tls.kind != TlsRead::Kind::kUnavailable) {
     std::vector<std::string> seeds;
     std::map<std::string, std::string> desired_domains;
     for (const auto& n : shape.desired.nodes) {

@@ -28,12 +28,24 @@ struct SecretRead {
   std::string problem;   // kUnavailable: why, naming the Secret
 };
 
+// The spec.tls Secret as read this pass.
+struct TlsRead {
+  enum class Kind { kNotNeeded, kRead, kUnavailable };
+  Kind kind = Kind::kNotNeeded;
+  // How to reach the nodes: kRead from the Secret; kUnavailable the last material that worked,
+  // if any (enabled is false when there is none).
+  redis::TlsOptions options;
+  std::string certificate_sha256;  // kRead: of the Secret's tls.crt, to compare with the nodes'
+  std::string problem;             // kUnavailable: why, naming the Secret
+};
+
 struct Snapshot {
   nlohmann::json object;  // the RedisCluster as cached, for Events and owner references
   api::RedisCluster cluster;
   std::map<int, nlohmann::json> statefulsets;  // by shard index
   std::vector<PodInfo> pods;
   SecretRead secret;
+  TlsRead tls;
   // The password that worked before the Secret changed, tried when the Secret's is refused.
   std::string fallback_password;
   // The live cluster as seen from every addressable pod (absent: no pod has an address yet).
@@ -59,7 +71,8 @@ struct SnapshotMemory {
   std::map<std::string, std::string> live_settings_applied;  // by node "ip:port"
   std::set<std::string> deleted_pod_uids;
   std::map<std::string, std::string> node_zones;  // Node name -> zone label, read once
-  std::string last_good_password;  // kept so a deleted Secret does not blind the operator
+  std::string last_good_password;   // kept so a deleted Secret does not blind the operator
+  redis::TlsOptions last_good_tls;  // likewise for the TLS Secret
   // StatefulSets this process applied or deleted that the informer cache may not show yet.
   // A pass right after a shrink must not read the old size from the cache and grow it back,
   // so until the cache catches up, the snapshot shows what was written (the pattern client-go
@@ -93,9 +106,13 @@ std::map<int, nlohmann::json> mergeStatefulSets(const std::vector<nlohmann::json
 // before while a rotation has not reached every node.
 redis::ConnectOptions connectOptionsFor(const Snapshot& snapshot, const SnapshotOptions& options);
 
-// The connect options of a cluster's nodes for `password`.
+// The connect options of a cluster's nodes for `password` and `tls`.
 redis::ConnectOptions connectOptionsFor(const api::RedisCluster& cluster,
-                                        const SnapshotOptions& options,
-                                        const std::string& password);
+                                        const SnapshotOptions& options, const std::string& password,
+                                        const redis::TlsOptions& tls);
+
+// The names a pod's certificate may give it instead of its IP: its DNS names under the
+// cluster's headless Service, with and without the cluster domain.
+std::vector<std::string> podDnsNames(const api::RedisCluster& cluster, const std::string& pod);
 
 }  // namespace slotkeeper::reconciler

@@ -27,6 +27,8 @@ struct LiveObservation {
   std::map<std::string, redis::LoadInfo> load;
   // Password state of every reachable node, when the cluster has a password.
   std::map<std::string, NodePasswords> passwords;
+  // With TLS: the SHA-256 of the certificate each reachable node served, by "ip:port".
+  std::map<std::string, std::string> served_certificates;
 };
 
 // Fills every observed field of the status (not conditions, operation or generation).

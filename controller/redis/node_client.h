@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,10 @@ class NodeClient {
   // A transport failure (connection refused, timeout) is a non-OK status; Redis error
   // replies are returned as Reply values of type kError for the caller to judge.
   virtual Result<std::vector<Reply>> pipeline(const std::vector<Command>& commands) = 0;
+
+  // Over TLS, the SHA-256 (hex) of the certificate the node served on the last handshake, so a
+  // caller can tell whether a node has taken a renewed certificate; empty over plain TCP.
+  virtual std::string servedCertificateSha256() const { return {}; }
 
   // One command; a Redis error reply becomes a non-OK status carrying the error text.
   Result<Reply> command(const Command& cmd);
@@ -89,13 +94,16 @@ class NodeClient {
 };
 
 // TLS towards the nodes: the server's chain is always verified against `ca_pem`, and its name
-// against the address dialled (an IP SAN) or, when set, `server_name` (a DNS SAN).
+// against the address dialled (an IP SAN) or, when set, `server_name` (a DNS SAN). A node
+// dialled by IP whose certificate lists DNS names instead passes when one of them matches a name
+// `dns_names` gives for that IP (a pod's name under its headless Service).
 struct TlsOptions {
   bool enabled = false;
   std::string ca_pem;    // the CA (bundle) to trust; required when enabled
   std::string cert_pem;  // the client certificate Redis asks for (tls-auth-clients); optional
   std::string key_pem;   // its private key
   std::string server_name;
+  std::map<std::string, std::vector<std::string>> dns_names;  // by IP
 };
 
 // Connection settings shared by every node of one cluster.

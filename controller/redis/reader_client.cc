@@ -45,6 +45,7 @@ Status ReaderNodeClient::reconnect() {
                                      : openPlainTransport(host_, port_, timeouts);
   if (!opened.isOk()) return opened.status();
   transport_ = std::move(opened).value();
+  served_certificate_ = transport_->peerCertificateSha256();
   reader_ = redisReaderCreate();
   if (reader_ == nullptr) {
     drop();

@@ -25,6 +25,7 @@ class ReaderNodeClient final : public NodeClient {
 
   const std::string& address() const override { return address_; }
   Result<std::vector<Reply>> pipeline(const std::vector<Command>& commands) override;
+  std::string servedCertificateSha256() const override { return served_certificate_; }
 
  private:
   ReaderNodeClient(std::string address, std::string host, int port, ConnectOptions options);
@@ -40,6 +41,7 @@ class ReaderNodeClient final : public NodeClient {
   ConnectOptions options_;
   std::unique_ptr<Transport> transport_;  // null when not connected
   redisReader* reader_ = nullptr;         // paired with transport_
+  std::string served_certificate_;        // of the last handshake
 };
 
 }  // namespace slotkeeper::redis

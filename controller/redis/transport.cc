@@ -202,8 +202,18 @@ bool isIpAddress(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
 }
 
-// The name the certificate must carry: the DNS name asked for, else the address dialled.
+// Names the dialled IP may be known by: checked after the handshake, as OpenSSL's own check
+// wants every name it is given to match.
+const std::vector<std::string>* alternativeNames(const std::string& host, const TlsOptions& tls) {
+  if (!tls.server_name.empty()) return nullptr;
+  auto it = tls.dns_names.find(host);
+  return it == tls.dns_names.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+// The name the certificate must carry during the handshake: the DNS name asked for, else the
+// address dialled (unless alternative names are checked after it).
 Status expectName(SSL* ssl, const std::string& host, const TlsOptions& tls) {
+  if (alternativeNames(host, tls) != nullptr) return Status::ok();
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   const std::string& name = tls.server_name.empty() ? host : tls.server_name;
   if (isIpAddress(name)) {
@@ -220,6 +230,43 @@ Status expectName(SSL* ssl, const std::string& host, const TlsOptions& tls) {
   return Status::ok();
 }
 
+struct X509Deleter {
+  void operator()(X509* cert) const { X509_free(cert); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Deleter>;
+
+// After a handshake whose chain verified: the certificate names the IP or one of its names.
+Status checkAlternativeNames(SSL* ssl, const std::string& host, const TlsOptions& tls) {
+  const std::vector<std::string>* names = alternativeNames(host, tls);
+  if (names == nullptr) return Status::ok();
+  X509Ptr cert(SSL_get1_peer_certificate(ssl));
+  if (!cert) return unavailable("TLS: the server presented no certificate");
+  if (X509_check_ip_asc(cert.get(), host.c_str(), 0) == 1) return Status::ok();
+  for (const std::string& name : *names) {
+    if (X509_check_host(cert.get(), name.data(), name.size(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+                        nullptr) == 1) {
+      return Status::ok();
+    }
+  }
+  std::string listed;
+  for (const std::string& name : *names) listed += (listed.empty() ? "" : ", ") + name;
+  return unavailable("TLS handshake: the server's certificate is not accepted: it names neither " +
+                     host + " nor " + listed);
+}
+
+std::string sha256Hex(X509* cert) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(cert, EVP_sha256(), digest, &length) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
 class TlsTransport final : public Transport {
  public:
   TlsTransport(std::unique_ptr<Socket> socket, SslCtxPtr ctx, SslPtr ssl, std::string address,
@@ -228,7 +275,12 @@ class TlsTransport final : public Transport {
         ctx_(std::move(ctx)),
         ssl_(std::move(ssl)),
         address_(std::move(address)),
-        timeouts_(timeouts) {}
+        timeouts_(timeouts) {
+    X509Ptr cert(SSL_get1_peer_certificate(ssl_.get()));
+    if (cert) peer_sha256_ = sha256Hex(cert.get());
+  }
+
+  std::string peerCertificateSha256() const override { return peer_sha256_; }
 
   Status writeAll(std::string_view bytes) override {
     while (!bytes.empty()) {
@@ -264,6 +316,7 @@ class TlsTransport final : public Transport {
   SslPtr ssl_;
   std::string address_;
   TransportTimeouts timeouts_;
+  std::string peer_sha256_;
 };
 
 }  // namespace
@@ -303,8 +356,21 @@ Result<std::unique_ptr<Transport>> openTlsTransport(const std::string& host, int
                        sslErrors(saved_errno != 0 ? std::strerror(saved_errno)
                                                   : "the server closed the connection"));
   }
+  if (Status named = checkAlternativeNames(ssl.get(), host, tls); !named.isOk()) {
+    return named.withContext(where(host, port));
+  }
   return std::unique_ptr<Transport>(std::make_unique<TlsTransport>(
       std::move(socket), std::move(ctx), std::move(ssl), where(host, port), timeouts));
+}
+
+Result<std::string> pemCertificateSha256(const std::string& pem) {
+  auto bio = pemBio(pem);
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  ERR_clear_error();
+  if (!cert) return invalidArgument("TLS: tls.crt holds no PEM certificate");
+  std::string hex = sha256Hex(cert.get());
+  if (hex.empty()) return internalError("TLS: cannot hash the certificate");
+  return hex;
 }
 
 }  // namespace slotkeeper::redis

@@ -21,6 +21,8 @@ class Transport {
   // Reads what has arrived, at least one byte, waiting up to the I/O timeout; a timeout fails
   // with kNoReplyWithin in the message, a closed connection with "connection closed".
   virtual Result<size_t> readSome(char* buffer, size_t capacity) = 0;
+  // The SHA-256 (hex) of the certificate the server presented; empty over plain TCP.
+  virtual std::string peerCertificateSha256() const { return {}; }
 };
 
 struct TransportTimeouts {
@@ -33,10 +35,15 @@ Result<std::unique_ptr<Transport>> openPlainTransport(const std::string& host, i
                                                       const TransportTimeouts& timeouts);
 
 // Connects over TCP and completes a TLS handshake that verifies the server's chain against
-// tls.ca_pem and its name against `host` (or tls.server_name); a server that fails either is
-// refused with the reason (kUnavailable, "certificate" in the message).
+// tls.ca_pem and its name against `host` (or tls.server_name, or one of tls.dns_names[host]); a
+// server that fails either is refused with the reason (kUnavailable, "certificate" in the
+// message).
 Result<std::unique_ptr<Transport>> openTlsTransport(const std::string& host, int port,
                                                     const TransportTimeouts& timeouts,
                                                     const TlsOptions& tls);
+
+// The SHA-256 (hex) of the first certificate of a PEM bundle (the leaf of a cert-manager
+// tls.crt), comparable with Transport::peerCertificateSha256().
+Result<std::string> pemCertificateSha256(const std::string& pem);
 
 }  // namespace slotkeeper::redis

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "api/types.h"
 
@@ -12,6 +14,15 @@ namespace slotkeeper::resources {
 inline constexpr std::string_view kRedisConfKey = "redis.conf";
 inline constexpr std::string_view kRedisConfPath = "/etc/redis/redis.conf";
 inline constexpr std::string_view kDataDir = "/data";
+// Where the spec.tls Secret is mounted; its keys are cert-manager's.
+inline constexpr std::string_view kTlsDir = "/etc/redis-tls";
+inline constexpr std::string_view kTlsCertKey = "tls.crt";
+inline constexpr std::string_view kTlsKeyKey = "tls.key";
+inline constexpr std::string_view kTlsCaKey = "ca.crt";
+
+// The CONFIG SET that makes a node read its certificate files again (Redis 7 reloads them even
+// when the paths are unchanged).
+std::vector<std::pair<std::string, std::string>> makeTlsFileSettings();
 
 // The redis.conf text: the operator-owned settings (cluster mode, port 6379, nodes.conf on the
 // data volume, no replica migration, full coverage required), appendonly yes unless

@@ -73,6 +73,16 @@ json makeResources(const api::ResourceRequirements& resources) {
   return out;
 }
 
+json makeVolumeMounts(const api::RedisCluster& cluster) {
+  json mounts =
+      json::array({{{"name", kConfigVolume}, {"mountPath", "/etc/redis"}, {"readOnly", true}},
+                   {{"name", kDataVolume}, {"mountPath", kDataDir}}});
+  if (cluster.spec.tls) {
+    mounts.push_back({{"name", kTlsVolume}, {"mountPath", kTlsDir}, {"readOnly", true}});
+  }
+  return mounts;
+}
+
 json makeContainer(const api::RedisCluster& cluster) {
   json tcp = {{"tcpSocket", {{"port", kRedisPort}}}};
   json readiness = tcp;
@@ -93,15 +103,18 @@ json makeContainer(const api::RedisCluster& cluster) {
       {"readinessProbe", std::move(readiness)},
       {"livenessProbe", std::move(liveness)},
       {"resources", makeResources(cluster.spec.resources)},
-      {"volumeMounts",
-       json::array({{{"name", kConfigVolume}, {"mountPath", "/etc/redis"}, {"readOnly", true}},
-                    {{"name", kDataVolume}, {"mountPath", kDataDir}}})},
+      {"volumeMounts", makeVolumeMounts(cluster)},
   };
 }
 
 json makeVolumes(const api::RedisCluster& cluster) {
   json volumes =
       json::array({{{"name", kConfigVolume}, {"configMap", {{"name", configMapName(cluster)}}}}});
+  if (cluster.spec.tls) {
+    // Mounted whole (no subPath), so a renewed certificate reaches the running pod.
+    volumes.push_back(
+        {{"name", kTlsVolume}, {"secret", {{"secretName", cluster.spec.tls->secret_name}}}});
+  }
   // With storage, "data" comes from the volumeClaimTemplates instead.
   if (!cluster.spec.storage) {
     volumes.push_back({{"name", kDataVolume}, {"emptyDir", json::object()}});

@@ -10,6 +10,7 @@ namespace slotkeeper::resources {
 inline constexpr std::string_view kContainerName = "redis";
 inline constexpr std::string_view kDataVolume = "data";
 inline constexpr std::string_view kConfigVolume = "config";
+inline constexpr std::string_view kTlsVolume = "tls";
 inline constexpr std::string_view kPasswordEnv = "REDIS_PASSWORD";
 inline constexpr std::string_view kPodIpEnv = "POD_IP";
 

@@ -247,6 +247,10 @@ milliseconds PodRunner::syncOnce(const json& pod) {
       !refreshed.isOk()) {
     log::warn("token refresh failed", {{"pod", key_}, {"error", refreshed.toString()}});
   }
+  if (Status refreshed = volumes_.refreshSources(pod, *ctx_.api, std::chrono::steady_clock::now());
+      !refreshed.isOk()) {
+    log::warn("volume refresh failed", {{"pod", key_}, {"error", refreshed.toString()}});
+  }
   // Init containers one at a time, in order; containers only once all of them succeeded.
   bool initializing = false;
   for (Container& c : init_) {

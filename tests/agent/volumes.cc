@@ -108,6 +108,13 @@ Status collectDownwardApi(const json& source, const json& pod, const PodFacts& f
   return Status::ok();
 }
 
+bool fileHolds(const std::string& path, const std::string& content) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::string existing((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return existing == content;
+}
+
 Status writeFiles(const std::string& dir, const FileSet& files, int default_mode,
                   const PathRewriter& paths) {
   for (const auto& [relative, entry] : files) {
@@ -117,9 +124,10 @@ Status writeFiles(const std::string& dir, const FileSet& files, int default_mode
     const std::string path = dir + "/" + relative;
     RETURN_IF_ERROR(makeDirs(fs::path(path).parent_path().string()));
     const bool rewrite = entry.rewritable && !looksLikePem(entry.content);
-    RETURN_IF_ERROR(writeFileAtomically(path,
-                                        rewrite ? paths.rewrite(entry.content) : entry.content,
-                                        entry.mode >= 0 ? entry.mode : default_mode));
+    const std::string content = rewrite ? paths.rewrite(entry.content) : entry.content;
+    if (fileHolds(path, content)) continue;  // unchanged: a refresh leaves it alone
+    RETURN_IF_ERROR(
+        writeFileAtomically(path, content, entry.mode >= 0 ? entry.mode : default_mode));
   }
   return Status::ok();
 }
@@ -289,6 +297,22 @@ Status PodVolumes::refreshTokens(const json& pod, PodApi& api,
   for (ProjectedToken& token : tokens_) {
     if (now < token.refresh_at) continue;
     RETURN_IF_ERROR(writeToken(pod, api, &token));
+  }
+  return Status::ok();
+}
+
+Status PodVolumes::refreshSources(const json& pod, PodApi& api,
+                                  std::chrono::steady_clock::time_point now,
+                                  std::chrono::seconds period) {
+  if (now < next_source_refresh_) return Status::ok();
+  next_source_refresh_ = now + period;
+  const PathRewriter paths(mappingsFor(allMounts(pod), host_dirs_));
+  for (const json& volume : specOf(pod).value("volumes", json::array())) {
+    if (!volume.contains("configMap") && !volume.contains("secret")) continue;
+    auto dir = host_dirs_.find(volume.value("name", ""));
+    if (dir == host_dirs_.end()) continue;
+    Status filled = fill(volume, pod, PodFacts{}, paths, api, dir->second);
+    if (!filled.isOk()) return filled.withContext("volume " + volume.value("name", ""));
   }
   return Status::ok();
 }

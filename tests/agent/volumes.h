@@ -42,6 +42,12 @@ class PodVolumes {
   Status refreshTokens(const nlohmann::json& pod, PodApi& api,
                        std::chrono::system_clock::time_point now);
 
+  // Rewrites configMap and secret volumes whose source changed, at most every `period` (the
+  // kubelet's periodic sync): a renewed certificate in a Secret reaches the running pod.
+  Status refreshSources(const nlohmann::json& pod, PodApi& api,
+                        std::chrono::steady_clock::time_point now,
+                        std::chrono::seconds period = std::chrono::seconds(10));
+
   // Removes the pod-local volume directories (never PV directories).
   void removeContents();
 
@@ -66,6 +72,7 @@ class PodVolumes {
   std::string state_dir_;
   std::map<std::string, std::string> host_dirs_;  // volume name -> host directory
   std::vector<ProjectedToken> tokens_;
+  std::chrono::steady_clock::time_point next_source_refresh_{};
 };
 
 // Writes `content` to `path` via a temp file + rename, so readers never see half a file.

@@ -220,6 +220,10 @@ refuse_storage_addition() {
   sed -e 's/^  image: redis:7.0$/  image: redis:7.0\n  storage: {size: 1Gi}/' "${EXAMPLE_AUTH}" |
     expect_refused example-auth "storage cannot be added or removed after creation" apply -f -
 }
+refuse_tls_addition() {
+  sed -e 's/^  image: redis:7.0$/  image: redis:7.0\n  tls: {secretName: example-tls}/' "${EXAMPLE_AUTH}" |
+    expect_refused example-auth "tls cannot be added or removed after creation" apply -f -
+}
 refuse_storage_size_word() {
   # A quantity pattern error on create: nothing is stored.
   local out
@@ -368,6 +372,7 @@ main() {
     run_check "refused: storage size changed" refuse_storage_change
     run_check "refused: storage removed" refuse_storage_removal
     run_check "refused: storage added" refuse_storage_addition
+    run_check "refused: tls added" refuse_tls_addition
     run_check "refused: storage size not a quantity" refuse_storage_size_word
     run_check "refused: name longer than 40" refuse_long_name
     run_check "kubectl scale sets spec.masters" check_scale_subresource

@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -56,6 +58,7 @@ type config struct {
 	timeout      time.Duration
 	progress     time.Duration
 	seriesFile   string
+	tls          *tls.Config // nil: plain TCP
 }
 
 func usageError(format string, args ...any) {
@@ -79,6 +82,11 @@ func parseFlags() config {
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Second, "per-command read/write timeout (and dial timeout)")
 	fs.DurationVar(&c.progress, "progress", 10*time.Second, "progress line interval on stderr (0: none)")
 	fs.StringVar(&c.seriesFile, "series-file", "", "write per-second throughput, failures, redirects and latency percentiles to this CSV file")
+	var tlsCA, tlsCert, tlsKey, tlsServerName string
+	fs.StringVar(&tlsCA, "tls-ca", "", "speak TLS, trusting the CA certificates in this PEM file")
+	fs.StringVar(&tlsCert, "tls-cert", "", "client certificate (PEM) to present over TLS")
+	fs.StringVar(&tlsKey, "tls-key", "", "its private key (PEM)")
+	fs.StringVar(&tlsServerName, "tls-server-name", "", "name every node's certificate must carry (default: the address dialled)")
 	fs.SetOutput(os.Stderr)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,6 +99,15 @@ func parseFlags() config {
 	}
 	if c.password == "" {
 		c.password = os.Getenv("LOADGEN_PASSWORD")
+	}
+	if tlsCA != "" {
+		cfg, err := tlsConfig(tlsCA, tlsCert, tlsKey, tlsServerName)
+		if err != nil {
+			usageError("%v", err)
+		}
+		c.tls = cfg
+	} else if tlsCert != "" || tlsKey != "" || tlsServerName != "" {
+		usageError("--tls-cert, --tls-key and --tls-server-name need --tls-ca")
 	}
 	for _, a := range strings.Split(addrs, ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -122,6 +139,44 @@ func parseFlags() config {
 		usageError("--progress must be >= 0")
 	}
 	return c
+}
+
+// tlsConfig verifies every node against the CA (never skipped) and presents the client
+// certificate when one is given.
+func tlsConfig(caFile, certFile, keyFile, serverName string) (*tls.Config, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-ca: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--tls-ca: %s holds no PEM certificate", caFile)
+	}
+	cfg := &tls.Config{RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS12}
+	if certFile != "" || keyFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %v", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}
+
+// handshake runs the TLS client handshake on conn, verifying the node's name against the
+// configured server name or, without one, the address dialled.
+func handshake(ctx context.Context, conn net.Conn, base *tls.Config, addr string) (net.Conn, error) {
+	cfg := base.Clone()
+	if cfg.ServerName == "" {
+		host, _, _ := net.SplitHostPort(addr)
+		cfg.ServerName = host
+	}
+	tlsConn := tls.Client(conn, cfg)
+	if err := tlsConn.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+	}
+	return tlsConn, nil
 }
 
 // checkLoopback accepts only "ip:port" with an IPv4 address in 127.0.0.0/8.
@@ -471,7 +526,12 @@ func (r *runner) newClient() *redis.ClusterClient {
 			if err := checkLoopback(addr); err != nil {
 				return nil, refusal(err)
 			}
-			return dialer.DialContext(ctx, network, addr)
+			conn, err := dialer.DialContext(ctx, network, addr)
+			if err != nil || r.cfg.tls == nil {
+				return conn, err
+			}
+			// A custom dialer gets no TLS from go-redis: the handshake is ours.
+			return handshake(ctx, conn, r.cfg.tls, addr)
 		},
 		// Every node client the cluster client creates (from CLUSTER SLOTS or
 		// a MOVED/ASK target). It cannot fail, so a non-loopback node gets a

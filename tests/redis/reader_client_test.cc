@@ -14,6 +14,7 @@
 
 #include "redis/hiredis_client.h"
 #include "redis/support/redis_fixture.h"
+#include "redis/transport.h"
 
 namespace slotkeeper::test {
 namespace {
@@ -35,14 +36,16 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// A CA and a certificate it signed for `ip` (and node-0.example), made with the openssl tool.
+// A CA and a certificate it signed for `ip` (and node-0.example), made with the openssl tool;
+// `san` replaces those names when given.
 struct Certificates {
   std::string ca, cert, key;  // PEM
   std::string ca_file, cert_file, key_file;
 };
 
 Certificates makeCertificates(const std::string& dir, const std::string& ip,
-                              const std::string& name) {
+                              const std::string& name, std::string san = "") {
+  if (san.empty()) san = "IP:" + ip + ",DNS:node-0.example";
   const std::string d = dir + "/" + name;
   int code = -1;
   const std::string out = runCommand(
@@ -52,9 +55,9 @@ Certificates makeCertificates(const std::string& dir, const std::string& ip,
           name +
           "-ca"
           " && openssl req -newkey rsa:2048 -nodes -keyout tls.key -out tls.csr -subj /CN=redis"
-          " && printf 'subjectAltName=IP:" +
-          ip +
-          ",DNS:node-0.example\\n' > san.ext"
+          " && printf 'subjectAltName=" +
+          san +
+          "\\n' > san.ext"
           " && openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial"
           " -out tls.crt -days 2 -extfile san.ext",
       &code);
@@ -90,7 +93,7 @@ class ReaderClient : public ::testing::TestWithParam<Wire> {
   redis::ConnectOptions options() const {
     redis::ConnectOptions o = servers_->connectOptions();
     if (GetParam() == Wire::kTls) {
-      o.tls = {true, certs_.ca, certs_.cert, certs_.key, ""};
+      o.tls = {true, certs_.ca, certs_.cert, certs_.key, "", {}};
     }
     return o;
   }
@@ -240,6 +243,74 @@ TEST_P(TlsOnly, TheConnectorChoosesTlsFromTheOptions) {
   auto client = connector.connect(address());
   ASSERT_TRUE(client.isOk()) << client.status().toString();
   EXPECT_TRUE((*client)->ping().isOk());
+}
+
+// A pod dialled by IP whose certificate names it only by DNS (a wildcard under its headless
+// Service): accepted when one of the names given for that IP matches, refused otherwise.
+TEST_P(TlsOnly, AnIpKnownByADnsNameIsAcceptedOnlyWhenTheCertificateNamesIt) {
+  Certificates dns = makeCertificates(servers_->dir(), servers_->ip(0), "dns",
+                                      "DNS:*.demo-headless.ns.svc.cluster.local");
+  auto admin = servers_->client(0);
+  ASSERT_TRUE(admin.isOk());
+  ASSERT_TRUE((*admin)
+                  ->configSetAll({{"tls-cert-file", dns.cert_file},
+                                  {"tls-key-file", dns.key_file},
+                                  {"tls-ca-cert-file", dns.ca_file}})
+                  .isOk());
+  redis::ConnectOptions o = options();
+  o.tls = {true, dns.ca, dns.cert, dns.key, "", {}};
+  auto by_ip = ReaderNodeClient::connect(address(), o);
+  ASSERT_FALSE(by_ip.isOk()) << "the certificate does not name the IP";
+  o.tls.dns_names[servers_->ip(0)] = {"demo-shard-1-0.other-headless.ns.svc.cluster.local"};
+  auto wrong = ReaderNodeClient::connect(address(), o);
+  ASSERT_FALSE(wrong.isOk());
+  EXPECT_TRUE(contains(wrong.status().message(), "names neither")) << wrong.status().message();
+  o.tls.dns_names[servers_->ip(0)] = {"demo-shard-1-0.demo-headless.ns.svc",
+                                      "demo-shard-1-0.demo-headless.ns.svc.cluster.local"};
+  auto right = connect(o);
+  ASSERT_NE(right, nullptr);
+  EXPECT_TRUE(right->ping().isOk());
+}
+
+// What certificate rotation rests on: the client reports the certificate the node served, and
+// Redis reads the files again on CONFIG SET of an unchanged path.
+TEST_P(TlsOnly, TheServedCertificateIsReportedAndARewrittenFileIsReloadedOnConfigSet) {
+  auto first = connect(options());
+  ASSERT_NE(first, nullptr);
+  auto expected = redis::pemCertificateSha256(certs_.cert);
+  ASSERT_TRUE(expected.isOk()) << expected.status().toString();
+  EXPECT_EQ(first->servedCertificateSha256(), *expected);
+  EXPECT_EQ(expected->size(), 64u);
+
+  // A renewed certificate from the same CA written over the same file, as a Secret refresh does.
+  Certificates renewed = makeCertificates(servers_->dir(), servers_->ip(0), "renewed");
+  const std::string cert_file = servers_->dir() + "/good/tls.crt";
+  int code = -1;
+  const std::string out = runCommand("cd " + servers_->dir() +
+                                         " && openssl x509 -req -in renewed/tls.csr -CA good/ca.crt"
+                                         " -CAkey good/ca.key -CAcreateserial -out good/tls.crt"
+                                         " -days 3 -extfile renewed/san.ext && cp renewed/tls.key "
+                                         "good/tls.key",
+                                     &code);
+  ASSERT_EQ(code, 0) << out;
+  auto renewed_sha = redis::pemCertificateSha256(readFile(cert_file));
+  ASSERT_TRUE(renewed_sha.isOk());
+  ASSERT_NE(*renewed_sha, *expected);
+
+  auto before_reload = connect(options());
+  ASSERT_NE(before_reload, nullptr);
+  EXPECT_EQ(before_reload->servedCertificateSha256(), *expected) << "not read again by itself";
+  auto admin = servers_->client(0);
+  ASSERT_TRUE(admin.isOk());
+  ASSERT_TRUE((*admin)
+                  ->configSetAll({{"tls-cert-file", cert_file},
+                                  {"tls-key-file", servers_->dir() + "/good/tls.key"},
+                                  {"tls-ca-cert-file", certs_.ca_file}})
+                  .isOk());
+  auto after_reload = connect(options());
+  ASSERT_NE(after_reload, nullptr);
+  EXPECT_EQ(after_reload->servedCertificateSha256(), *renewed_sha);
+  EXPECT_TRUE(first->ping().isOk()) << "connections made before the reload keep working";
 }
 
 INSTANTIATE_TEST_SUITE_P(Tls, TlsOnly, ::testing::Values(Wire::kTls));

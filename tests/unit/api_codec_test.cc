@@ -175,6 +175,8 @@ TEST(ApiCodec, WrongTypesAreRefusedWithTheFieldNamed) {
        "spec.resources.limits.cpu: expected a quantity"},
       {"passwordSecret without name", withSpec({{"passwordSecret", {{"key", "k"}}}}),
        "spec.passwordSecret.name: required field is missing"},
+      {"tls without secretName", withSpec({{"tls", {{"requireClientCertificates", true}}}}),
+       "spec.tls.secretName: required field is missing"},
       {"migration as a number", withSpec({{"migration", 5}}),
        "spec.migration: expected an object, got number 5"},
       {"batchKeys as a string", withSpec({{"migration", {{"batchKeys", "many"}}}}),
@@ -288,6 +290,7 @@ TEST(ApiCodec, SpecAndWholeObjectRoundTrip) {
   cluster.spec.resources.requests = {{"memory", "256Mi"}};
   cluster.spec.storage = StorageSpec{"2Gi", ""};
   cluster.spec.password_secret = PasswordSecretRef{"auth", "password"};
+  cluster.spec.tls = TlsSpec{"demo-tls", true};
   cluster.spec.redis_config = {{"save", ""}, {"appendonly", "no"}};
   cluster.spec.migration = {100, 10};
   cluster.spec.pod_anti_affinity = PodAntiAffinity::kPreferred;
@@ -298,6 +301,8 @@ TEST(ApiCodec, SpecAndWholeObjectRoundTrip) {
   EXPECT_EQ(encoded["kind"], "RedisCluster");
   EXPECT_EQ(encoded["spec"]["replicasPerMaster"], 0);
   EXPECT_FALSE(encoded["spec"]["storage"].contains("storageClassName"));
+  EXPECT_EQ(encoded["spec"]["tls"],
+            json({{"secretName", "demo-tls"}, {"requireClientCertificates", true}}));
   auto decoded = decodeRedisCluster(encoded);
   ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
   EXPECT_EQ(*decoded, cluster);

@@ -289,6 +289,45 @@ TEST(Decide, AMissingSecretIsDegradedNamesTheSecretAndChangesNoTopology) {
   EXPECT_EQ(blind.status.nodes, w.snap.cluster.status.nodes);
 }
 
+TEST(Decide, AnUnreadableTlsSecretIsDegradedLikeThePasswordsAndChangesNoTopology) {
+  World w(3, 1);
+  w.snap.cluster.spec.tls = api::TlsSpec{"rc-tls", false};
+  w.snap.cluster.spec.masters = 4;
+  w.snap.pods.push_back(pod(3, 0));
+  w.snap.pods.push_back(pod(3, 1));
+  w.snap.tls.kind = TlsRead::Kind::kUnavailable;
+  w.snap.tls.problem = "TLS Secret rc-tls: has no key 'ca.crt'";
+  w.snap.tls.options.enabled = true;  // the material that worked before
+  Decision d = decide(w.snap, w.options);
+  const auto& degraded = condition(d, api::kConditionDegraded);
+  EXPECT_EQ(degraded.reason, api::kReasonSecretUnavailable);
+  EXPECT_NE(degraded.message.find("has no key 'ca.crt'"), std::string::npos) << degraded.message;
+  EXPECT_FALSE(d.topology.has_value());
+  EXPECT_TRUE(d.certificate_reloads.empty()) << "nothing to compare the nodes with";
+}
+
+TEST(Decide, NodesServingAnotherCertificateThanTheSecretsAreToldToReloadUntilTheyServeIt) {
+  World w(3, 1);
+  w.snap.cluster.spec.tls = api::TlsSpec{"rc-tls", false};
+  w.snap.tls.kind = TlsRead::Kind::kRead;
+  w.snap.tls.options.enabled = true;
+  w.snap.tls.certificate_sha256 = "new";
+  for (const auto& n : w.snap.live->cluster.nodes) {
+    w.snap.live->served_certificates[n.address] = "new";
+  }
+  Decision current = decide(w.snap, w.options);
+  EXPECT_TRUE(current.certificate_reloads.empty());
+  EXPECT_FALSE(hasEvent(current, "ReloadingCertificate"));
+
+  const std::string renewed_node = w.snap.live->cluster.nodes[2].address;
+  w.snap.live->served_certificates[renewed_node] = "old";
+  Decision d = decide(w.snap, w.options);
+  EXPECT_EQ(d.certificate_reloads, std::vector<std::string>{renewed_node});
+  EXPECT_TRUE(hasEvent(d, "ReloadingCertificate"));
+  EXPECT_GT(d.requeue.count(), 0);
+  EXPECT_LE(d.requeue, w.options.certificate_reload_interval) << "look again soon";
+}
+
 TEST(Decide, AScaleOutPlansTheMoveStartsTheOperationOnceAndComesBackAtOnce) {
   World w(3, 1);
   w.snap.cluster.spec.masters = 4;

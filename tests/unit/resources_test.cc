@@ -132,6 +132,23 @@ TEST(ConfigMapBuilder, UserAppendonlyReplacesTheDefaultAndEmptyValuesAreQuoted) 
   EXPECT_TRUE(hasLine(conf, "save \"\"")) << conf;
 }
 
+TEST(ConfigMapBuilder, TlsServesOnlyTlsOnTheClientPortBusAndReplication) {
+  api::RedisCluster c = plainCluster();
+  c.spec.tls = api::TlsSpec{"demo-tls", false};
+  std::string conf = makeRedisConf(c);
+  for (const char* line :
+       {"port 0", "tls-port 6379", "tls-cert-file /etc/redis-tls/tls.crt",
+        "tls-key-file /etc/redis-tls/tls.key", "tls-ca-cert-file /etc/redis-tls/ca.crt",
+        "tls-cluster yes", "tls-replication yes", "tls-auth-clients optional"}) {
+    EXPECT_TRUE(hasLine(conf, line)) << "missing \"" << line << "\" in\n" << conf;
+  }
+  EXPECT_FALSE(hasLine(conf, "port 6379")) << "no plaintext port:\n" << conf;
+  c.spec.tls->require_client_certificates = true;
+  EXPECT_TRUE(hasLine(makeRedisConf(c), "tls-auth-clients yes"));
+  EXPECT_NE(makeRestartConfigHash(c), makeRestartConfigHash(plainCluster()))
+      << "TLS settings are read at start only";
+}
+
 TEST(ConfigMapBuilder, HashIsStableAndFollowsTheContent) {
   api::RedisCluster c = demoCluster();
   std::string hash = makeConfigHash(makeConfigMap(c));
@@ -226,6 +243,23 @@ TEST(StatefulSetBuilder, RequiredAntiAffinityKeepsAShardOffSharedNodes) {
       affinity["podAntiAffinity"].contains("requiredDuringSchedulingIgnoredDuringExecution"));
   EXPECT_EQ(affinity["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"],
             json::array({{{"weight", 100}, {"podAffinityTerm", expected_term}}}));
+}
+
+TEST(StatefulSetBuilder, TlsMountsTheWholeSecretSoRenewalsReachThePod) {
+  api::RedisCluster c = plainCluster();
+  c.spec.tls = api::TlsSpec{"demo-tls", false};
+  const json sts = makeShardStatefulSet(c, 0);
+  const json& pod_spec = sts["spec"]["template"]["spec"];
+  const json* volume = findByName(pod_spec["volumes"], "tls");
+  ASSERT_NE(volume, nullptr);
+  EXPECT_EQ((*volume)["secret"], json({{"secretName", "demo-tls"}}));
+  const json* mount = findByName(redisContainer(sts)["volumeMounts"], "tls");
+  ASSERT_NE(mount, nullptr);
+  EXPECT_EQ((*mount)["mountPath"], "/etc/redis-tls");
+  EXPECT_FALSE(mount->contains("subPath")) << "a subPath mount is never refreshed";
+  EXPECT_EQ(
+      findByName(redisContainer(makeShardStatefulSet(plainCluster(), 0))["volumeMounts"], "tls"),
+      nullptr);
 }
 
 TEST(StatefulSetBuilder, ContainerWithPassword) {

@@ -1,0 +1,270 @@
+// spec.tls end to end: a cluster that speaks only TLS (clients, cluster bus, replication) is
+// created, scaled out and given replicas under a go-redis load over TLS, and takes a renewed
+// certificate from its Secret without a pod restart. Every read of the nodes here goes over TLS
+// and verifies the certificate against the Secret's CA.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "e2e/support/control_plane.h"
+#include "e2e/support/operator_env.h"
+#include "redis/hiredis_client.h"
+#include "redis/reader_client.h"
+#include "redis/transport.h"
+
+namespace slotkeeper::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kCluster = "tls";
+constexpr const char* kSecret = "tls-certs";
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A CA, made once, and certificates it signs for every pod of the cluster by the wildcard DNS
+// name under the headless Service (with and without the cluster domain), usable by the nodes as
+// servers and as clients of each other.
+class CertificateAuthority {
+ public:
+  CertificateAuthority(std::string dir, std::string ns) : dir_(std::move(dir)), ns_(std::move(ns)) {
+    run("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 "
+        "-subj /CN=slotkeeper-e2e-ca");
+  }
+
+  // Signs a new key pair as `name`.crt / `name`.key.
+  void issue(const std::string& name) {
+    const std::string service = std::string(kCluster) + "-headless." + ns_ + ".svc";
+    run("printf 'subjectAltName=DNS:*." + service + ",DNS:*." + service +
+        ".cluster.local\\nextendedKeyUsage=serverAuth,clientAuth\\n' > " + name + ".ext" +
+        " && openssl req -newkey rsa:2048 -nodes -keyout " + name + ".key -out " + name +
+        ".csr -subj /CN=" + name + " && openssl x509 -req -in " + name +
+        ".csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out " + name + ".crt -extfile " +
+        name + ".ext");
+  }
+
+  std::string file(const std::string& name) const { return dir_ + "/" + name; }
+  std::string pem(const std::string& name) const { return readFile(file(name)); }
+  // A name every pod's certificate matches (the wildcard), for clients that dial by IP.
+  std::string serverName() const {
+    return std::string("any.") + kCluster + "-headless." + ns_ + ".svc.cluster.local";
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  void run(const std::string& command) {
+    CommandResult r = runShell("cd " + dir_ + " && (" + command + ") 2>&1");
+    if (r.exit_code != 0 && error_.empty()) error_ = command + ": " + r.output;
+  }
+
+  std::string dir_;
+  std::string ns_;
+  std::string error_;
+};
+
+// The Secret as cert-manager writes it, created or replaced.
+Status writeSecret(OperatorEnv& env, const CertificateAuthority& ca, const std::string& name) {
+  CommandResult yaml =
+      env.kubectl("create secret generic " + std::string(kSecret) + " --from-file=tls.crt=" +
+                  ca.file(name + ".crt") + " --from-file=tls.key=" + ca.file(name + ".key") +
+                  " --from-file=ca.crt=" + ca.file("ca.crt") + " --dry-run=client -o yaml");
+  if (yaml.exit_code != 0) return internalError(yaml.output);
+  CommandResult applied = env.apply(yaml.output);
+  if (applied.exit_code != 0) return internalError(applied.output);
+  return Status::ok();
+}
+
+redis::ConnectOptions tlsOptions(const CertificateAuthority& ca) {
+  redis::ConnectOptions o;
+  o.connect_timeout = 2000ms;
+  o.command_timeout = 5000ms;
+  o.tls.enabled = true;
+  o.tls.ca_pem = ca.pem("ca.crt");
+  o.tls.server_name = ca.serverName();
+  return o;
+}
+
+struct Shape {
+  std::map<std::string, int> slots_by_master;  // master address -> slots
+  std::map<std::string, int> replicas;         // master id -> replicas
+  std::map<std::string, std::string> id_of;    // address -> id
+  int open_slots = 0;
+  std::string error;
+};
+
+Shape readShape(OperatorEnv& env, const CertificateAuthority& ca) {
+  Shape shape;
+  auto ips = env.podIps(kCluster);
+  if (ips.empty()) {
+    shape.error = "no pods";
+    return shape;
+  }
+  auto client = redis::ReaderNodeClient::connect(ips.begin()->second + ":6379", tlsOptions(ca));
+  if (!client.isOk()) {
+    shape.error = client.status().toString();
+    return shape;
+  }
+  auto nodes = (*client)->clusterNodes();
+  if (!nodes.isOk()) {
+    shape.error = nodes.status().toString();
+    return shape;
+  }
+  for (const auto& n : *nodes) {
+    if (n.fail || n.handshake) continue;
+    int count = 0;
+    for (const auto& r : n.slots) count += r.size();
+    if (n.master && count > 0) shape.slots_by_master[n.address()] = count;
+    if (n.master) shape.id_of[n.address()] = n.id;
+    if (n.replica) ++shape.replicas[n.master_id];
+    shape.open_slots += static_cast<int>(n.open_slots.size());
+  }
+  return shape;
+}
+
+void expectShape(OperatorEnv& env, const CertificateAuthority& ca, int masters, int replicas) {
+  Shape shape = readShape(env, ca);
+  ASSERT_EQ(shape.error, "");
+  ASSERT_EQ(static_cast<int>(shape.slots_by_master.size()), masters);
+  int total = 0;
+  for (const auto& [address, slots] : shape.slots_by_master) {
+    total += slots;
+    EXPECT_GE(slots, 16384 / masters) << address;
+    EXPECT_LE(slots, 16384 / masters + 1) << address;
+    EXPECT_EQ(shape.replicas[shape.id_of[address]], replicas) << address;
+  }
+  EXPECT_EQ(total, 16384);
+  EXPECT_EQ(shape.open_slots, 0);
+}
+
+// Pod name -> SHA-256 of the certificate it serves now ("" when it cannot be reached).
+std::map<std::string, std::string> servedCertificates(OperatorEnv& env,
+                                                      const CertificateAuthority& ca) {
+  std::map<std::string, std::string> out;
+  for (const auto& [pod, ip] : env.podIps(kCluster)) {
+    auto client = redis::ReaderNodeClient::connect(ip + ":6379", tlsOptions(ca));
+    out[pod] = client.isOk() ? (*client)->servedCertificateSha256() : "";
+  }
+  return out;
+}
+
+// Pod name -> "uid/restartCount".
+std::map<std::string, std::string> podIncarnations(OperatorEnv& env) {
+  std::map<std::string, std::string> out;
+  auto pods = env.getJson(std::string("pods -l redis.slotkeeper.io/cluster=") + kCluster);
+  if (!pods.isOk()) return out;
+  for (const auto& p : (*pods)["items"]) {
+    int restarts = 0;
+    for (const auto& c : p["status"].value("containerStatuses", nlohmann::json::array())) {
+      restarts += c.value("restartCount", 0);
+    }
+    out[p["metadata"].value("name", "")] =
+        p["metadata"].value("uid", "") + "/" + std::to_string(restarts);
+  }
+  return out;
+}
+
+TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWithoutRestarts) {
+  SK_REQUIRE_CONTROL_PLANE();
+  OperatorEnv env;
+  Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
+  CertificateAuthority ca(env.workDir(), env.ns());
+  ca.issue("v1");
+  ASSERT_EQ(ca.error(), "");
+  ASSERT_TRUE(writeSecret(env, ca, "v1").isOk());
+
+  ASSERT_EQ(env.apply("apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\n"
+                      "metadata:\n  name: tls\nspec:\n  masters: 3\n  replicasPerMaster: 0\n"
+                      "  tls:\n    secretName: tls-certs\n")
+                .exit_code,
+            0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady(kCluster); }, 240s))
+      << env.kubectl("get rediscluster tls -o yaml").output << env.operatorLog();
+  expectShape(env, ca, 3, 0);
+
+  // Plaintext gets no answer from any pod: there is no plain port.
+  for (const auto& [pod, ip] : env.podIps(kCluster)) {
+    redis::ConnectOptions plain;
+    plain.connect_timeout = 1000ms;
+    plain.command_timeout = 1000ms;
+    auto client = redis::HiredisNodeClient::connect(ip + ":6379", plain);
+    EXPECT_FALSE(client.isOk() && (*client)->ping().isOk()) << pod << " answered plaintext";
+  }
+  // A client trusting another CA is refused by the operator's own TLS client, saying why.
+  {
+    (void)runShell("mkdir -p " + env.workDir() + "/other");
+    CertificateAuthority stranger(env.workDir() + "/other", env.ns());
+    redis::ConnectOptions o = tlsOptions(ca);
+    o.tls.ca_pem = stranger.pem("ca.crt");
+    auto refused =
+        redis::ReaderNodeClient::connect(env.podIps(kCluster).begin()->second + ":6379", o);
+    ASSERT_FALSE(refused.isOk());
+    EXPECT_NE(refused.status().message().find("certificate is not accepted"), std::string::npos)
+        << refused.status().message();
+  }
+
+  std::vector<std::string> seeds;
+  for (const auto& [pod, ip] : env.podIps(kCluster)) seeds.push_back(ip + ":6379");
+  LoadGenerator load;
+  ASSERT_TRUE(load.start(seeds, env.workDir(),
+                         {"--tls-ca", ca.file("ca.crt"), "--tls-server-name", ca.serverName()})
+                  .isOk());
+  Status flowing = load.waitForWrites(1000, 60s);
+  ASSERT_TRUE(flowing.isOk()) << flowing.toString();
+
+  ASSERT_EQ(env.kubectl("scale rediscluster/tls --replicas=4").exit_code, 0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady(kCluster); }, 240s)) << env.operatorLog();
+  expectShape(env, ca, 4, 0);
+  ASSERT_EQ(env.kubectl("patch rediscluster tls --type merge -p "
+                        "'{\"spec\":{\"replicasPerMaster\":1}}'")
+                .exit_code,
+            0);
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady(kCluster); }, 240s)) << env.operatorLog();
+  expectShape(env, ca, 4, 1);
+
+  // Renewal: a new key pair from the same CA replaces the Secret's. The node agent refreshes the
+  // mounted files as the kubelet does; the operator tells each node to read them again.
+  const auto before = podIncarnations(env);
+  ca.issue("v2");
+  ASSERT_EQ(ca.error(), "");
+  auto renewed = redis::pemCertificateSha256(ca.pem("v2.crt"));
+  ASSERT_TRUE(renewed.isOk());
+  ASSERT_TRUE(writeSecret(env, ca, "v2").isOk());
+  std::map<std::string, std::string> served;
+  const bool all_renewed = env.waitFor(
+      [&] {
+        served = servedCertificates(env, ca);
+        for (const auto& [pod, sha] : served) {
+          if (sha != *renewed) return false;
+        }
+        return served.size() == 8;
+      },
+      120s);
+  std::string table;
+  for (const auto& [pod, sha] : served) table += pod + " " + sha.substr(0, 12) + "\n";
+  EXPECT_TRUE(all_renewed) << table << env.operatorLog();
+  EXPECT_EQ(podIncarnations(env), before) << "no pod was restarted or replaced";
+  EXPECT_NE(env.operatorLog().find("certificate reload"), std::string::npos);
+
+  auto summary = load.finish();
+  ASSERT_TRUE(summary.isOk()) << summary.status().toString();
+  std::printf("load generator over TLS: %s\n", summary->dump().c_str());
+  EXPECT_EQ(loadProblems(*summary, 1000), "");
+
+  CommandResult check =
+      runShell("redis-cli --tls --cacert " + ca.file("ca.crt") + " --cluster check " + seeds[0]);
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_EQ(check.output.find("[ERR]"), std::string::npos) << check.output;
+}
+
+}  // namespace
+}  // namespace slotkeeper::e2e
