@@ -184,6 +184,29 @@ Status decodeTls(const json& object, const std::string& path, TlsSpec* out) {
   return Status::ok();
 }
 
+Status decodeUsers(const json& list, const std::string& path, std::vector<UserSpec>* out) {
+  if (!list.is_array()) return typeError(path, "a list", list);
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string item = path + "[" + std::to_string(i) + "]";
+    if (!list[i].is_object()) return typeError(item, "an object", list[i]);
+    FieldReader r(list[i], item);
+    UserSpec user;
+    RETURN_IF_ERROR(r.required("name"));
+    RETURN_IF_ERROR(r.readString("name", &user.name));
+    RETURN_IF_ERROR(r.required("passwordSecret"));
+    const json* secret = nullptr;
+    RETURN_IF_ERROR(r.readObject("passwordSecret", &secret));
+    if (secret != nullptr) {
+      RETURN_IF_ERROR(
+          decodePasswordSecret(*secret, r.pathOf("passwordSecret"), &user.password_secret));
+    }
+    RETURN_IF_ERROR(r.required("rules"));
+    RETURN_IF_ERROR(r.readString("rules", &user.rules));
+    out->push_back(std::move(user));
+  }
+  return Status::ok();
+}
+
 Status decodeAntiAffinity(const FieldReader& r, PodAntiAffinity* out) {
   std::string text(podAntiAffinityName(*out));
   RETURN_IF_ERROR(r.readString("podAntiAffinity", &text));
@@ -246,6 +269,9 @@ Status decodeSpecFields(const json& spec, const std::string& path, RedisClusterS
   if (sub != nullptr) {
     out->password_secret.emplace();
     RETURN_IF_ERROR(decodePasswordSecret(*sub, r.pathOf("passwordSecret"), &*out->password_secret));
+  }
+  if (const json* users = r.find("users"); users != nullptr && !users->is_null()) {
+    RETURN_IF_ERROR(decodeUsers(*users, r.pathOf("users"), &out->users));
   }
   RETURN_IF_ERROR(r.readObject("tls", &sub));
   if (sub != nullptr) {
@@ -482,6 +508,16 @@ nlohmann::json encodeSpec(const RedisClusterSpec& spec) {
         {"name", spec.password_secret->name},
         {"key", spec.password_secret->key},
         {"rotationGraceSeconds", spec.password_secret->rotation_grace_seconds}};
+  }
+  if (!spec.users.empty()) {
+    json users = json::array();
+    for (const auto& u : spec.users) {
+      users.push_back(
+          {{"name", u.name},
+           {"passwordSecret", {{"name", u.password_secret.name}, {"key", u.password_secret.key}}},
+           {"rules", u.rules}});
+    }
+    out["users"] = std::move(users);
   }
   if (spec.tls) {
     out["tls"] = {{"secretName", spec.tls->secret_name},

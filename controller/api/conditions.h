@@ -31,6 +31,8 @@ inline constexpr std::string_view kReasonClusterDown = "ClusterDown";
 inline constexpr std::string_view kReasonOperationFailed = "OperationFailed";
 inline constexpr std::string_view kReasonPodsUnschedulable = "PodsUnschedulable";
 inline constexpr std::string_view kReasonSecretUnavailable = "SecretUnavailable";
+// A spec.users entry could not be given to the nodes (its Secret, or rules Redis refused).
+inline constexpr std::string_view kReasonUsersNotApplied = "UsersNotApplied";
 // Rolling restarts (a changed pod template reaching the pods).
 inline constexpr std::string_view kReasonRollingRestart = "RollingRestart";
 inline constexpr std::string_view kReasonRestartingPod = "RestartingPod";

@@ -90,6 +90,16 @@ struct TlsSpec {
   bool operator==(const TlsSpec&) const = default;
 };
 
+// An application ACL user created on every node: its password from a Secret, its permissions as
+// ACL SETUSER rules (key patterns, commands, channels), e.g. "~app:* +@read +@write -@dangerous".
+struct UserSpec {
+  std::string name;
+  PasswordSecretRef password_secret;  // rotation_grace_seconds unused: the switch is immediate
+  std::string rules;
+  bool operator==(const UserSpec&) const = default;
+};
+inline constexpr size_t kMaxUsers = 32;
+
 // How pods are replaced when their template changes (image, resources, restart-only settings):
 // shard by shard, replicas first, the master only after a graceful failover to an updated replica.
 struct UpdateStrategySpec {
@@ -131,6 +141,7 @@ struct RedisClusterSpec {
   std::optional<StorageSpec> storage;  // absent = emptyDir
   std::optional<PasswordSecretRef> password_secret;
   std::optional<TlsSpec> tls;  // absent = plain TCP
+  std::vector<UserSpec> users;
   std::map<std::string, std::string> redis_config;
   MigrationSpec migration;
   PodAntiAffinity pod_anti_affinity = PodAntiAffinity::kRequired;

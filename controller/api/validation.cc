@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <vector>
 
 namespace slotkeeper::api {
@@ -52,6 +55,55 @@ constexpr std::array<std::string_view, 15> kOwnedKeys = {
     "cluster-port",
     "bind-source-addr",
 };
+
+// ACL rules the operator cannot allow in spec.users: passwords come from the Secret only, and a
+// user is never left without one.
+constexpr std::array<std::string_view, 4> kForbiddenUserRules = {"nopass", "resetpass", "reset",
+                                                                 "off"};
+
+bool isUserName(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+void checkUserRules(std::vector<std::string>& problems, const std::string& path,
+                    const std::string& rules) {
+  if (rules.size() > 1024) problems.push_back(path + ": longer than 1024 characters");
+  std::istringstream words(rules);
+  for (std::string word; words >> word;) {
+    if (word.front() == '>' || word.front() == '<' || word.front() == '#' || word.front() == '!') {
+      problems.push_back(path + ": rule \"" + word.substr(0, 1) +
+                         "...\" sets a password; passwords come from passwordSecret only");
+    } else if (std::find(kForbiddenUserRules.begin(), kForbiddenUserRules.end(), word) !=
+               kForbiddenUserRules.end()) {
+      problems.push_back(path + ": rule \"" + word + "\" is not allowed");
+    }
+  }
+}
+
+void checkUsers(std::vector<std::string>& problems, const std::vector<UserSpec>& users) {
+  if (users.size() > kMaxUsers) {
+    problems.push_back("spec.users: at most " + std::to_string(kMaxUsers) + " users");
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < users.size(); ++i) {
+    const UserSpec& u = users[i];
+    const std::string path = "spec.users[" + std::to_string(i) + "]";
+    if (!isUserName(u.name)) {
+      problems.push_back(path + ".name: must be 1-63 letters, digits, '_', '-' or '.'");
+    } else if (u.name == "default") {
+      problems.push_back(path + ".name: \"default\" is the passwordSecret's user");
+    } else if (!seen.insert(u.name).second) {
+      problems.push_back(path + ".name: \"" + u.name + "\" is listed twice");
+    }
+    if (u.password_secret.name.empty()) {
+      problems.push_back(path + ".passwordSecret.name: must not be empty");
+    }
+    checkUserRules(problems, path + ".rules", u.rules);
+  }
+}
 
 bool contains(std::span<const std::string_view> list, std::string_view key) {
   return std::find(list.begin(), list.end(), key) != list.end();
@@ -179,6 +231,7 @@ std::vector<std::string> specProblems(const RedisClusterSpec& spec) {
     checkRange(problems, "spec.passwordSecret.rotationGraceSeconds",
                spec.password_secret->rotation_grace_seconds, 0, kMaxRotationGraceSeconds);
   }
+  checkUsers(problems, spec.users);
   if (spec.tls && spec.tls->secret_name.empty()) {
     problems.push_back("spec.tls.secretName: must not be empty");
   }

@@ -18,7 +18,8 @@ bool isObservationRead(const redis::Command& cmd) {
   if (first == "INFO" || first == "DBSIZE" || first == "PING") return true;
   if (cmd.size() >= 2 && (first == "ACL" || first == "CONFIG")) {
     const std::string sub = upper(cmd[1]);
-    return (first == "ACL" && sub == "GETUSER") || (first == "CONFIG" && sub == "GET");
+    return (first == "ACL" && (sub == "GETUSER" || sub == "USERS")) ||
+           (first == "CONFIG" && sub == "GET");
   }
   if (first != "CLUSTER" || cmd.size() < 2) return false;
   const std::string sub = upper(cmd[1]);

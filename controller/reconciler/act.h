@@ -58,6 +58,14 @@ Status reloadCertificates(RedisPort& redis, const kube::ReconcileContext& contex
                           const ActOptions& options, const Snapshot& snapshot,
                           const Decision& decision, const SnapshotOptions& snapshot_options);
 
+// The decision's ACL user changes, node by node behind the Lease fence. What each node took is
+// remembered in `memory`; rules Redis refuses are remembered by user (for status) and the pass
+// goes on: one user's typo must not hold the others back.
+Status applyUserUpdates(RedisPort& redis, const kube::ReconcileContext& context,
+                        const ActOptions& options, const Snapshot& snapshot,
+                        const Decision& decision, const SnapshotOptions& snapshot_options,
+                        SnapshotMemory* memory);
+
 // The decision's password rotation step (add the new password, switch masterauth, or remove the
 // old one) on every node it names.
 Status applyPasswordRotation(RedisPort& redis, const kube::ReconcileContext& context,

@@ -47,4 +47,45 @@ Status applyPasswordRotation(RedisPort& redis, const kube::ReconcileContext& con
   return Status::ok();
 }
 
+Status applyUserUpdates(RedisPort& redis, const kube::ReconcileContext& context,
+                        const ActOptions& options, const Snapshot& snapshot,
+                        const Decision& decision, const SnapshotOptions& snapshot_options,
+                        SnapshotMemory* memory) {
+  if (decision.user_updates.empty()) return Status::ok();
+  const auto& cluster = snapshot.cluster;
+  auto connector = redis.connector(connectOptionsFor(snapshot, snapshot_options));
+  for (const auto& update : decision.user_updates) {
+    if (!context.mayWriteFor(options.write_margin)) {
+      return unavailable("not holding the Lease with time to spare; ACL users not applied");
+    }
+    const std::string key = update.address + "/" + update.user;
+    auto client = connector->connect(update.address);
+    if (!client.isOk()) continue;  // observed again next pass
+    if (update.remove) {
+      auto deleted = (*client)->command({"ACL", "DELUSER", update.user});
+      if (deleted.isOk()) memory->users_applied.erase(key);
+      log::info("ACL user deleted", {{"cluster", cluster.ns + "/" + cluster.name},
+                                     {"node", update.address},
+                                     {"user", update.user}});
+      continue;
+    }
+    // Redis' error names the modifier it refused, never the password.
+    Status set = (*client)->aclSetUser(update.user, update.rules);
+    if (set.isOk()) {
+      memory->users_applied[key] = update.hash;
+      memory->user_errors.erase(update.user);
+    } else if (set.code() != StatusCode::kUnavailable) {
+      // Redis' own words, without the node's address: the same on every node.
+      const std::string& message = set.message();
+      const size_t err = message.find("ERR ");
+      memory->user_errors[update.user] = err == std::string::npos ? message : message.substr(err);
+    }
+    log::info("ACL user set", {{"cluster", cluster.ns + "/" + cluster.name},
+                               {"node", update.address},
+                               {"user", update.user},
+                               {"result", set.isOk() ? "ok" : set.message()}});
+  }
+  return Status::ok();
+}
+
 }  // namespace slotkeeper::reconciler

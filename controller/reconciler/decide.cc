@@ -1,6 +1,7 @@
 #include "reconciler/decide.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <set>
 
@@ -273,6 +274,57 @@ void decideCertificateReloads(const Snapshot& s, Decision& d) {
                           " node(s) told to reload it"});
 }
 
+bool nodeReachable(const Snapshot& s, const std::string& address) {
+  return std::any_of(
+      s.live->cluster.nodes.begin(), s.live->cluster.nodes.end(),
+      [&](const topology::ObservedNode& n) { return n.address == address && n.reachable; });
+}
+
+// spec.users on every reachable node: created where missing (a restarted node), set again where
+// this process has not given the node the current rules and password, and deleted where the
+// spec no longer lists them. A user whose Secret cannot be read is left as it is.
+void decideUsers(const Snapshot& s, Decision& d) {
+  if (!s.live.has_value()) return;
+  for (const auto& [address, present] : s.live->acl_users) {
+    if (!nodeReachable(s, address)) continue;
+    for (const auto& user : s.users) {
+      if (user.password.empty()) continue;
+      auto applied = s.users_applied.find(address + "/" + user.name);
+      const bool current = present.count(user.name) && applied != s.users_applied.end() &&
+                           applied->second == user.hash;
+      if (current) continue;
+      std::vector<std::string> rules = {"reset", "on", ">" + user.password};
+      for (auto& rule : splitAclRules(user.rules)) rules.push_back(std::move(rule));
+      d.user_updates.push_back({address, user.name, std::move(rules), user.hash, false});
+    }
+    for (const auto& name : present) {
+      const bool listed = std::any_of(s.users.begin(), s.users.end(),
+                                      [&](const UserRead& u) { return u.name == name; });
+      const bool ours = s.users_applied.count(address + "/" + name) > 0;
+      if (!listed && ours) d.user_updates.push_back({address, name, {}, "", true});
+    }
+  }
+}
+
+// Users that could not be given to the nodes, in Degraded unless something graver is there.
+void reportUserProblems(const Snapshot& s, Decision& d) {
+  std::vector<std::string> problems;
+  for (const auto& user : s.users) {
+    if (!user.problem.empty()) problems.push_back(user.problem);
+    auto refused = s.user_errors.find(user.name);
+    if (refused != s.user_errors.end()) {
+      problems.push_back("user " + user.name + ": Redis refused its rules: " + refused->second);
+    }
+  }
+  if (problems.empty()) return;
+  const api::Condition* degraded = api::findCondition(d.status.conditions, api::kConditionDegraded);
+  if (degraded != nullptr && degraded->status == api::ConditionStatus::kTrue) return;
+  std::string message;
+  for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
+  Conditions(s, d).set(api::kConditionDegraded, api::ConditionStatus::kTrue,
+                       api::kReasonUsersNotApplied, message, kube::EventType::kWarning);
+}
+
 // Pods the change waits for that will not come up by themselves: a container that cannot
 // start (ErrImagePull, CrashLoopBackOff, ...) or a pod not Ready long after it was created.
 std::vector<std::string> failingPods(const Snapshot& s, const ShapeChange& shape,
@@ -429,6 +481,24 @@ bool decideManualFailover(const Snapshot& s, Conditions& conditions, Decision& d
 
 }  // namespace
 
+std::vector<std::string> splitAclRules(const std::string& rules) {
+  std::vector<std::string> out;
+  std::string word;
+  int depth = 0;
+  for (char c : rules) {
+    if (c == '(') ++depth;
+    if (c == ')' && depth > 0) --depth;
+    if (std::isspace(static_cast<unsigned char>(c)) && depth == 0) {
+      if (!word.empty()) out.push_back(std::move(word));
+      word.clear();
+      continue;
+    }
+    word += c;
+  }
+  if (!word.empty()) out.push_back(std::move(word));
+  return out;
+}
+
 std::string hashObject(const json& object) {
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : object.dump()) {
@@ -533,6 +603,8 @@ Decision decide(const Snapshot& s, const DecideOptions& options) {
   Decision d = decideCluster(s, options);
   decideUnreadableNodes(s, d);
   decideCertificateReloads(s, d);
+  decideUsers(s, d);
+  reportUserProblems(s, d);
   if (!d.certificate_reloads.empty()) {
     const auto wait = options.certificate_reload_interval;
     if (d.requeue.count() == 0 || d.requeue > wait) d.requeue = wait;

@@ -65,6 +65,15 @@ struct LiveConfigUpdate {
   std::string hash;  // remembered once applied
 };
 
+// An ACL user to (re)create on one node with ACL SETUSER, or to delete (ACL DELUSER).
+struct UserUpdate {
+  std::string address;
+  std::string user;
+  std::vector<std::string> rules;  // ACL SETUSER arguments after the name (with the password)
+  std::string hash;                // remembered once applied
+  bool remove = false;
+};
+
 struct Decision {
   std::vector<ObjectToApply> applies;
   std::vector<kube::ResourceRef> deletions;
@@ -72,6 +81,7 @@ struct Decision {
   // Nodes ("ip:port") serving another certificate than the TLS Secret's: told to read their
   // certificate files again.
   std::vector<std::string> certificate_reloads;
+  std::vector<UserUpdate> user_updates;
   std::vector<FailoverRequest> failovers;  // graceful CLUSTER FAILOVERs of a rolling restart
   std::vector<PodRestart> pod_restarts;    // pods to delete so their StatefulSet recreates them
   std::optional<PasswordRotation> password_rotation;  // a changed Secret being rolled in
@@ -92,6 +102,10 @@ struct PlanSummary {
   std::string message;
 };
 PlanSummary summarizePlan(const topology::Plan& plan);
+
+// spec.users rules as ACL SETUSER arguments: split on spaces, except inside a selector's
+// parentheses ("(~log:* +get)" stays one argument).
+std::vector<std::string> splitAclRules(const std::string& rules);
 
 // FNV-1a of the compact JSON text, as 16 hex digits: the applied-hash annotation.
 std::string hashObject(const nlohmann::json& object);

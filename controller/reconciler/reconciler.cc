@@ -176,6 +176,10 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
     acted = applyPasswordRotation(redis_, context, options_.act, *snapshot, d, options_.snapshot);
   }
   if (acted.isOk()) {
+    acted =
+        applyUserUpdates(redis_, context, options_.act, *snapshot, d, options_.snapshot, &memory);
+  }
+  if (acted.isOk()) {
     acted = reloadCertificates(redis_, context, options_.act, *snapshot, d, options_.snapshot);
   }
   api::RedisClusterStatus written = snapshot->cluster.status;

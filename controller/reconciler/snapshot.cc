@@ -7,6 +7,8 @@
 #include "engine/observer.h"
 #include "engine/read_once_connector.h"
 #include "kube/base64.h"
+#include "reconciler/decide.h"
+#include "reconciler/password_rotation.h"
 #include "redis/transport.h"
 #include "resources/config_map.h"
 #include "resources/metadata.h"
@@ -91,6 +93,28 @@ TlsRead readTls(KubePort& kube, const api::RedisCluster& cluster, const Snapshot
   return out;
 }
 
+std::vector<UserRead> readUsers(KubePort& kube, const api::RedisCluster& cluster) {
+  std::vector<UserRead> out;
+  for (const auto& user : cluster.spec.users) {
+    UserRead read{user.name, user.rules, "", "", ""};
+    const auto& ref = user.password_secret;
+    auto secret = kube.readSecret(cluster.ns, ref.name);
+    auto password =
+        secret.isOk() ? secretValue(*secret, ref.key) : Result<std::string>(secret.status());
+    if (password.isOk()) {
+      read.password = std::move(password).value();
+      read.hash = hashObject({{"rules", user.rules}, {"password", sha256Hex(read.password)}});
+    } else {
+      read.problem =
+          "user " + user.name + ": password Secret " + ref.name + ": " +
+          (password.status().code() == StatusCode::kNotFound ? std::string("not found")
+                                                             : password.status().message());
+    }
+    out.push_back(std::move(read));
+  }
+  return out;
+}
+
 std::vector<PodInfo> readPods(KubePort& kube, const api::RedisCluster& cluster) {
   std::vector<PodInfo> pods;
   for (const auto& pod : kube.readOwned(kube::kPods, cluster.ns, cluster.name)) {
@@ -161,7 +185,8 @@ std::string appliedHashOf(const json& object) {
 
 // INFO replication of every reachable node, and CLUSTER INFO of one master serving slots. The
 // views come from the observation's own reads (the connector answers them again from memory).
-void readNodeInfo(redis::NodeConnector& connector, bool passwords, LiveObservation* live) {
+void readNodeInfo(redis::NodeConnector& connector, bool passwords, bool users,
+                  LiveObservation* live) {
   for (const auto& n : live->cluster.nodes) {
     if (!n.reachable) continue;
     auto client = connector.connect(n.address);
@@ -173,9 +198,17 @@ void readNodeInfo(redis::NodeConnector& connector, bool passwords, LiveObservati
       reads.push_back({"ACL", "GETUSER", "default"});
       reads.push_back({"CONFIG", "GET", "masterauth"});
     }
+    if (users) reads.push_back({"ACL", "USERS"});
     (void)(*client)->pipeline(reads);
     if (auto memory = (*client)->infoMemory(); memory.isOk()) live->memory[n.address] = *memory;
     if (auto load = (*client)->infoLoad(); load.isOk()) live->load[n.address] = *load;
+    if (users) {
+      auto listed = (*client)->command({"ACL", "USERS"});
+      if (listed.isOk()) {
+        auto& names = live->acl_users[n.address];
+        for (const auto& e : listed->elements) names.insert(e.str);
+      }
+    }
     if (std::string served = (*client)->servedCertificateSha256(); !served.empty()) {
       live->served_certificates[n.address] = std::move(served);
     }
@@ -290,6 +323,7 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   }
   snap.secret = readPassword(kube, snap.cluster, memory);
   snap.tls = readTls(kube, snap.cluster, memory);
+  snap.users = readUsers(kube, snap.cluster);
 
   std::vector<std::string> addresses;
   std::map<std::string, std::string> domains;
@@ -302,6 +336,12 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
     return std::find(addresses.begin(), addresses.end(), entry.first) == addresses.end();
   });
   snap.live_settings_applied = memory.live_settings_applied;
+  std::erase_if(memory.users_applied, [&](const auto& entry) {
+    const std::string address = entry.first.substr(0, entry.first.find('/'));
+    return std::find(addresses.begin(), addresses.end(), address) == addresses.end();
+  });
+  snap.users_applied = memory.users_applied;
+  snap.user_errors = memory.user_errors;
   if (addresses.empty()) return std::optional<Snapshot>(std::move(snap));
   // TLS nodes and no certificate material yet: nothing could be read without it.
   if (snap.cluster.spec.tls.has_value() && !snap.tls.options.enabled) {
@@ -315,7 +355,8 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   engine::ReadOnceConnector once(*real);
   LiveObservation live;
   ASSIGN_OR_RETURN(live.cluster, engine::observeCluster(once, addresses, domains));
-  readNodeInfo(once, snap.cluster.spec.password_secret.has_value(), &live);
+  const bool users = !snap.users.empty() || !memory.users_applied.empty();
+  readNodeInfo(once, snap.cluster.spec.password_secret.has_value(), users, &live);
   snap.live = std::move(live);
 
   // The planner starts from the desired nodes only, as the engine always has; the reads are

@@ -39,6 +39,15 @@ struct TlsRead {
   std::string problem;             // kUnavailable: why, naming the Secret
 };
 
+// One spec.users entry with its password, as read this pass.
+struct UserRead {
+  std::string name;
+  std::string rules;
+  std::string password;  // empty when the Secret could not be read
+  std::string problem;   // why not, naming the Secret
+  std::string hash;      // of the rules and the password: what a node must have been given
+};
+
 struct Snapshot {
   nlohmann::json object;  // the RedisCluster as cached, for Events and owner references
   api::RedisCluster cluster;
@@ -46,6 +55,11 @@ struct Snapshot {
   std::vector<PodInfo> pods;
   SecretRead secret;
   TlsRead tls;
+  std::vector<UserRead> users;
+  // The user hash each node took from this process, by "ip:port/user", and Redis' refusal of a
+  // user's rules by user name, from earlier passes.
+  std::map<std::string, std::string> users_applied;
+  std::map<std::string, std::string> user_errors;
   // The password that worked before the Secret changed, tried when the Secret's is refused.
   std::string fallback_password;
   // The live cluster as seen from every addressable pod (absent: no pod has an address yet).
@@ -73,6 +87,8 @@ struct SnapshotMemory {
   std::map<std::string, std::string> node_zones;  // Node name -> zone label, read once
   std::string last_good_password;   // kept so a deleted Secret does not blind the operator
   redis::TlsOptions last_good_tls;  // likewise for the TLS Secret
+  std::map<std::string, std::string> users_applied;  // by "ip:port/user"
+  std::map<std::string, std::string> user_errors;    // by user
   // StatefulSets this process applied or deleted that the informer cache may not show yet.
   // A pass right after a shrink must not read the old size from the cache and grow it back,
   // so until the cache catches up, the snapshot shows what was written (the pattern client-go

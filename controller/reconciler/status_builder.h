@@ -4,6 +4,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct LiveObservation {
   std::map<std::string, NodePasswords> passwords;
   // With TLS: the SHA-256 of the certificate each reachable node served, by "ip:port".
   std::map<std::string, std::string> served_certificates;
+  // ACL USERS of every reachable node, by "ip:port", when the spec lists users.
+  std::map<std::string, std::set<std::string>> acl_users;
 };
 
 // Fills every observed field of the status (not conditions, operation or generation).

@@ -224,6 +224,16 @@ refuse_tls_addition() {
   sed -e 's/^  image: redis:7.0$/  image: redis:7.0\n  tls: {secretName: example-tls}/' "${EXAMPLE_AUTH}" |
     expect_refused example-auth "tls cannot be added or removed after creation" apply -f -
 }
+refuse_user_password_rule() {
+  sed -e 's/^  image: redis:7.0$/  image: redis:7.0\n  users: [{name: app, passwordSecret: {name: app-pw}, rules: "~app:* >hunter2"}]/' \
+    "${EXAMPLE_AUTH}" |
+    expect_refused example-auth "rules may not set passwords" apply -f -
+}
+refuse_user_default() {
+  sed -e 's/^  image: redis:7.0$/  image: redis:7.0\n  users: [{name: default, passwordSecret: {name: pw}, rules: "~*"}]/' \
+    "${EXAMPLE_AUTH}" |
+    expect_refused example-auth "the default user is configured by spec.passwordSecret" apply -f -
+}
 refuse_storage_size_word() {
   # A quantity pattern error on create: nothing is stored.
   local out
@@ -373,6 +383,8 @@ main() {
     run_check "refused: storage removed" refuse_storage_removal
     run_check "refused: storage added" refuse_storage_addition
     run_check "refused: tls added" refuse_tls_addition
+    run_check "refused: user rule with a password" refuse_user_password_rule
+    run_check "refused: user named default" refuse_user_default
     run_check "refused: storage size not a quantity" refuse_storage_size_word
     run_check "refused: name longer than 40" refuse_long_name
     run_check "kubectl scale sets spec.masters" check_scale_subresource

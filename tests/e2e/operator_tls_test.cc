@@ -156,6 +156,26 @@ std::map<std::string, std::string> servedCertificates(OperatorEnv& env,
   return out;
 }
 
+// redis-cli over TLS as ACL user `user`, following redirects; stdout and stderr.
+std::string cliAs(const CertificateAuthority& ca, const std::string& seed, const std::string& user,
+                  const std::string& password, const std::string& command) {
+  const auto colon = seed.find(':');
+  return runShell("REDISCLI_AUTH='" + password + "' timeout 10 redis-cli --tls --cacert " +
+                  ca.file("ca.crt") + " -c -h " + seed.substr(0, colon) + " -p " +
+                  seed.substr(colon + 1) + " --user " + user + " " + command + " 2>&1")
+      .output;
+}
+
+Status writeUserSecret(OperatorEnv& env, const std::string& password) {
+  CommandResult yaml =
+      env.kubectl("create secret generic app-pw --from-literal=password=" + password +
+                  " --dry-run=client -o yaml");
+  if (yaml.exit_code != 0) return internalError(yaml.output);
+  CommandResult applied = env.apply(yaml.output);
+  if (applied.exit_code != 0) return internalError(applied.output);
+  return Status::ok();
+}
+
 // Pod name -> "uid/restartCount".
 std::map<std::string, std::string> podIncarnations(OperatorEnv& env) {
   std::map<std::string, std::string> out;
@@ -214,6 +234,47 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
 
   std::vector<std::string> seeds;
   for (const auto& [pod, ip] : env.podIps(kCluster)) seeds.push_back(ip + ":6379");
+
+  // An application user limited to its key pattern, added to the running cluster.
+  ASSERT_TRUE(writeUserSecret(env, "first-pw").isOk());
+  ASSERT_EQ(env.kubectl("patch rediscluster tls --type merge -p '{\"spec\":{\"users\":[{"
+                        "\"name\":\"app\",\"passwordSecret\":{\"name\":\"app-pw\"},"
+                        "\"rules\":\"~app:* +@all -@dangerous\"}]}}'")
+                .exit_code,
+            0);
+  std::string reply;
+  EXPECT_TRUE(env.waitFor(
+      [&] {
+        reply = "";
+        for (const auto& seed : seeds) reply += cliAs(ca, seed, "app", "first-pw", "PING");
+        return reply == "PONG\nPONG\nPONG\n";
+      },
+      60s))
+      << reply << env.operatorLog();
+  EXPECT_EQ(cliAs(ca, seeds[0], "app", "first-pw", "SET app:1 v"), "OK\n");
+  EXPECT_NE(cliAs(ca, seeds[0], "app", "first-pw", "SET other:1 v").find("NOPERM"),
+            std::string::npos)
+      << "a key outside the user's pattern is refused";
+  EXPECT_NE(cliAs(ca, seeds[0], "app", "first-pw", "FLUSHALL").find("NOPERM"), std::string::npos);
+  // Its password changed in the Secret: the new one works on every node, the old one nowhere.
+  ASSERT_TRUE(writeUserSecret(env, "second-pw").isOk());
+  EXPECT_TRUE(env.waitFor(
+      [&] {
+        reply = "";
+        bool switched = true;
+        for (const auto& seed : seeds) {
+          const std::string with_new = cliAs(ca, seed, "app", "second-pw", "PING");
+          const std::string with_old = cliAs(ca, seed, "app", "first-pw", "PING");
+          reply += seed + ": " + with_new + " / " + with_old + "\n";
+          switched =
+              switched && with_new == "PONG\n" && with_old.find("WRONGPASS") != std::string::npos;
+        }
+        return switched;
+      },
+      90s))
+      << reply << env.operatorLog();
+  EXPECT_EQ(cliAs(ca, seeds[1], "app", "second-pw", "GET app:1"), "v\n");
+
   LoadGenerator load;
   ASSERT_TRUE(load.start(seeds, env.workDir(),
                          {"--tls-ca", ca.file("ca.crt"), "--tls-server-name", ca.serverName()})

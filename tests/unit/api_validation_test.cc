@@ -70,6 +70,32 @@ TEST(ApiValidation, Table) {
          s.password_secret = PasswordSecretRef{"auth", "pw"};
        },
        nullptr},
+      {"user with a password in its rules",
+       [](RedisClusterSpec& s) {
+         s.users = {{"app", {"app-pw", "password", 60}, "~app:* >hunter2 +get"}};
+       },
+       "spec.users[0].rules: rule \">...\" sets a password; passwords come from passwordSecret "
+       "only"},
+      {"user that may go without a password",
+       [](RedisClusterSpec& s) {
+         s.users = {{"app", {"app-pw", "password", 60}, "nopass ~*"}};
+       },
+       "spec.users[0].rules: rule \"nopass\" is not allowed"},
+      {"user named default",
+       [](RedisClusterSpec& s) {
+         s.users = {{"default", {"pw", "password", 60}, "~*"}};
+       },
+       "spec.users[0].name: \"default\" is the passwordSecret's user"},
+      {"user listed twice",
+       [](RedisClusterSpec& s) {
+         s.users = {{"app", {"a", "password", 60}, "~a:*"}, {"app", {"b", "password", 60}, "~b:*"}};
+       },
+       "spec.users[1].name: \"app\" is listed twice"},
+      {"user with a selector and categories",
+       [](RedisClusterSpec& s) {
+         s.users = {{"app", {"a", "password", 60}, "~app:* +@read (~log:* +get)"}};
+       },
+       nullptr},
       {"password secret without name",
        [](RedisClusterSpec& s) {
          s.password_secret = PasswordSecretRef{"", "password"};

@@ -328,6 +328,66 @@ TEST(Decide, NodesServingAnotherCertificateThanTheSecretsAreToldToReloadUntilThe
   EXPECT_LE(d.requeue, w.options.certificate_reload_interval) << "look again soon";
 }
 
+TEST(DecideUsers, CreatesMissingUsersSetsChangedOnesAndDeletesOnlyItsOwnRemovedOnes) {
+  World w(3, 1);
+  UserRead app{"app", "~app:* +@read (~log:* +get)", "s3cret", "", "hash-1"};
+  w.snap.users = {app};
+  for (const auto& n : w.snap.live->cluster.nodes) w.snap.live->acl_users[n.address] = {"default"};
+  Decision created = decide(w.snap, w.options);
+  ASSERT_EQ(created.user_updates.size(), w.snap.live->cluster.nodes.size());
+  const UserUpdate& first = created.user_updates.front();
+  EXPECT_EQ(first.user, "app");
+  EXPECT_FALSE(first.remove);
+  EXPECT_EQ(first.rules, (std::vector<std::string>{"reset", "on", ">s3cret", "~app:*", "+@read",
+                                                   "(~log:* +get)"}));
+  EXPECT_TRUE(std::none_of(
+      created.events.begin(), created.events.end(),
+      [](const EventToRecord& e) { return e.message.find("s3cret") != std::string::npos; }))
+      << "the password never reaches an Event";
+
+  // Applied everywhere: nothing to do. A restarted node lacks the user again: only that one.
+  for (const auto& u : created.user_updates) {
+    w.snap.users_applied[u.address + "/app"] = u.hash;
+    w.snap.live->acl_users[u.address].insert("app");
+  }
+  EXPECT_TRUE(decide(w.snap, w.options).user_updates.empty());
+  const std::string restarted = w.snap.live->cluster.nodes[1].address;
+  w.snap.live->acl_users[restarted] = {"default"};
+  Decision again = decide(w.snap, w.options);
+  ASSERT_EQ(again.user_updates.size(), 1u);
+  EXPECT_EQ(again.user_updates[0].address, restarted);
+  w.snap.live->acl_users[restarted].insert("app");
+
+  // A new password (or rules) changes the hash: every node is set again.
+  w.snap.users[0].hash = "hash-2";
+  EXPECT_EQ(decide(w.snap, w.options).user_updates.size(), w.snap.live->cluster.nodes.size());
+  w.snap.users[0].hash = "hash-1";
+
+  // Removed from the spec: deleted where this process created it; a user it never made stays.
+  w.snap.users.clear();
+  w.snap.live->acl_users[restarted].insert("someone-else");
+  Decision removed = decide(w.snap, w.options);
+  ASSERT_EQ(removed.user_updates.size(), w.snap.live->cluster.nodes.size());
+  for (const auto& u : removed.user_updates) {
+    EXPECT_TRUE(u.remove);
+    EXPECT_EQ(u.user, "app");
+  }
+}
+
+TEST(DecideUsers, AnUnreadableSecretOrRefusedRulesAreReportedAndTheUserIsLeftAsItIs) {
+  World w(3, 1);
+  for (const auto& n : w.snap.live->cluster.nodes) w.snap.live->acl_users[n.address] = {"default"};
+  w.snap.users = {UserRead{"app", "~app:*", "", "user app: password Secret app-pw: not found", ""},
+                  UserRead{"ro", "+nosuchcommand", "pw", "", "h"}};
+  w.snap.user_errors["ro"] = "ERR Error in ACL SETUSER modifier '+nosuchcommand': Unknown command";
+  Decision d = decide(w.snap, w.options);
+  for (const auto& u : d.user_updates) EXPECT_EQ(u.user, "ro") << "no password, no change";
+  const auto& degraded = condition(d, api::kConditionDegraded);
+  EXPECT_EQ(degraded.reason, api::kReasonUsersNotApplied);
+  EXPECT_NE(degraded.message.find("app-pw: not found"), std::string::npos) << degraded.message;
+  EXPECT_NE(degraded.message.find("'+nosuchcommand'"), std::string::npos) << degraded.message;
+}
+
 TEST(Decide, AScaleOutPlansTheMoveStartsTheOperationOnceAndComesBackAtOnce) {
   World w(3, 1);
   w.snap.cluster.spec.masters = 4;
