@@ -14,6 +14,7 @@
 #include "resources/headless_service.h"
 #include "resources/live_config.h"
 #include "resources/metadata.h"
+#include "resources/operator_user.h"
 #include "resources/pod_disruption_budget.h"
 #include "resources/statefulset.h"
 
@@ -106,6 +107,12 @@ void decideSharedObjects(const Snapshot& s, Decision& d) {
                  resources::makeConfigMap(c), nullptr, d);
   applyIfChanged(s, kube::kServices.in(c.ns).named(resources::headlessServiceName(c)),
                  resources::makeHeadlessService(c), nullptr, d);
+  // Written once: a Secret that exists is never rewritten (its password is on the nodes).
+  if (!s.operator_user.proposed_password.empty()) {
+    d.applies.push_back({kube::kSecrets.in(c.ns).named(resources::operatorUserSecretName(c)),
+                         resources::makeOperatorUserSecret(c, s.operator_user.proposed_password),
+                         ""});
+  }
 }
 
 // Pods the scheduler has refused for at least the grace period: a pod whose volume is still
@@ -309,6 +316,7 @@ void decideUsers(const Snapshot& s, Decision& d) {
 // Users that could not be given to the nodes, in Degraded unless something graver is there.
 void reportUserProblems(const Snapshot& s, Decision& d) {
   std::vector<std::string> problems;
+  if (!s.operator_user.problem.empty()) problems.push_back(s.operator_user.problem);
   for (const auto& user : s.users) {
     if (!user.problem.empty()) problems.push_back(user.problem);
     auto refused = s.user_errors.find(user.name);

@@ -1,6 +1,7 @@
 #include "reconciler/snapshot.h"
 
 #include <algorithm>
+#include <random>
 
 #include "api/codec.h"
 #include "common/log.h"
@@ -12,6 +13,7 @@
 #include "redis/transport.h"
 #include "resources/config_map.h"
 #include "resources/metadata.h"
+#include "resources/operator_user.h"
 
 namespace slotkeeper::reconciler {
 namespace {
@@ -90,6 +92,40 @@ TlsRead readTls(KubePort& kube, const api::RedisCluster& cluster, const Snapshot
   out.kind = TlsRead::Kind::kRead;
   out.options = std::move(tls);
   out.certificate_sha256 = std::move(sha).value();
+  return out;
+}
+
+// 32 random bytes as hex, from the kernel's generator.
+std::string randomPassword() {
+  std::random_device device;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    const unsigned int word = device();
+    for (int shift = 0; shift < 16; shift += 4) out += kHex[(word >> shift) & 0xf];
+  }
+  return out;
+}
+
+OperatorUserRead readOperatorUser(KubePort& kube, const api::RedisCluster& cluster) {
+  OperatorUserRead out;
+  out.wanted = cluster.spec.password_secret.has_value();
+  if (!out.wanted) return out;
+  const std::string name = resources::operatorUserSecretName(cluster);
+  auto secret = kube.readSecret(cluster.ns, name);
+  if (!secret.isOk() && secret.status().code() == StatusCode::kNotFound) {
+    out.proposed_password = randomPassword();
+    return out;
+  }
+  auto password = secret.isOk()
+                      ? secretValue(*secret, std::string(resources::kOperatorUserPasswordKey))
+                      : Result<std::string>(secret.status());
+  if (password.isOk() && !password->empty()) {
+    out.password = std::move(password).value();
+  } else {
+    out.problem = "operator user Secret " + name + ": " +
+                  (password.isOk() ? std::string("empty password") : password.status().message());
+  }
   return out;
 }
 
@@ -276,6 +312,10 @@ redis::ConnectOptions connectOptionsFor(const Snapshot& snapshot, const Snapshot
   redis::ConnectOptions connect =
       connectOptionsFor(snapshot.cluster, options, snapshot.secret.password, tls);
   connect.fallback_password = snapshot.fallback_password;
+  if (!snapshot.operator_user.password.empty()) {
+    connect.username = std::string(resources::kOperatorUser);
+    connect.user_password = snapshot.operator_user.password;
+  }
   return connect;
 }
 
@@ -324,6 +364,14 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   snap.secret = readPassword(kube, snap.cluster, memory);
   snap.tls = readTls(kube, snap.cluster, memory);
   snap.users = readUsers(kube, snap.cluster);
+  snap.operator_user = readOperatorUser(kube, snap.cluster);
+  if (!snap.operator_user.password.empty()) {
+    const std::string& password = snap.operator_user.password;
+    snap.users.push_back({std::string(resources::kOperatorUser),
+                          std::string(resources::kOperatorUserRules), password, "",
+                          hashObject({{"rules", resources::kOperatorUserRules},
+                                      {"password", sha256Hex(password)}})});
+  }
 
   std::vector<std::string> addresses;
   std::map<std::string, std::string> domains;

@@ -48,6 +48,15 @@ struct UserRead {
   std::string hash;      // of the rules and the password: what a node must have been given
 };
 
+// The operator's own ACL user (clusters with a password only).
+struct OperatorUserRead {
+  bool wanted = false;   // the cluster has spec.passwordSecret
+  std::string password;  // from its Secret; empty while unknown
+  // The Secret does not exist yet: this freshly generated password is to be stored in it.
+  std::string proposed_password;
+  std::string problem;  // the Secret exists but cannot be used
+};
+
 struct Snapshot {
   nlohmann::json object;  // the RedisCluster as cached, for Events and owner references
   api::RedisCluster cluster;
@@ -55,6 +64,8 @@ struct Snapshot {
   std::vector<PodInfo> pods;
   SecretRead secret;
   TlsRead tls;
+  OperatorUserRead operator_user;
+  // spec.users, then the operator's own user once its password is known.
   std::vector<UserRead> users;
   // The user hash each node took from this process, by "ip:port/user", and Redis' refusal of a
   // user's rules by user name, from earlier passes.

@@ -111,6 +111,11 @@ struct ConnectOptions {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds command_timeout{10000};
   std::string password;  // sent with AUTH after connecting when not empty
+  // An ACL user tried first (AUTH username user_password) when set; the default user's
+  // passwords above are tried only if the node refuses it (a node that does not have the user
+  // yet).
+  std::string username;
+  std::string user_password;
   // Tried when `password` is refused: while a new password is rolled in, nodes that have not
   // taken it yet still accept the previous one.
   std::string fallback_password;

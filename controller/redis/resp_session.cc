@@ -17,6 +17,12 @@ constexpr std::string_view kNoPasswordConfigured = "without any password configu
 Status authenticate(const std::string& address, const ConnectOptions& options,
                     const RoundTrip& round_trip) {
   std::string refusal;
+  if (!options.username.empty()) {
+    ASSIGN_OR_RETURN(std::vector<Reply> replies,
+                     round_trip({{"AUTH", options.username, options.user_password}}));
+    if (!replies[0].isError()) return Status::ok();
+    refusal = replies[0].str;
+  }
   for (const std::string* password : {&options.password, &options.fallback_password}) {
     if (password->empty() || (password != &options.password && *password == options.password)) {
       continue;

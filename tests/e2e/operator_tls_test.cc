@@ -23,6 +23,7 @@ using namespace std::chrono_literals;
 
 constexpr const char* kCluster = "tls";
 constexpr const char* kSecret = "tls-certs";
+constexpr const char* kDefaultPassword = "default-pw";
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path);
@@ -90,6 +91,7 @@ redis::ConnectOptions tlsOptions(const CertificateAuthority& ca) {
   o.tls.enabled = true;
   o.tls.ca_pem = ca.pem("ca.crt");
   o.tls.server_name = ca.serverName();
+  o.password = kDefaultPassword;
   return o;
 }
 
@@ -201,9 +203,13 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
   ca.issue("v1");
   ASSERT_EQ(ca.error(), "");
   ASSERT_TRUE(writeSecret(env, ca, "v1").isOk());
+  ASSERT_EQ(
+      env.kubectl("create secret generic tls-auth --from-literal=password=default-pw").exit_code,
+      0);
 
   ASSERT_EQ(env.apply("apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\n"
                       "metadata:\n  name: tls\nspec:\n  masters: 3\n  replicasPerMaster: 0\n"
+                      "  passwordSecret:\n    name: tls-auth\n"
                       "  tls:\n    secretName: tls-certs\n")
                 .exit_code,
             0);
@@ -234,6 +240,30 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
 
   std::vector<std::string> seeds;
   for (const auto& [pod, ip] : env.podIps(kCluster)) seeds.push_back(ip + ":6379");
+
+  // The operator's own user: on every node, with the password it generated into its Secret, and
+  // without the keyspace-wide data commands.
+  CommandResult operator_pw =
+      env.kubectl("get secret tls-operator-user -o jsonpath='{.data.password}' | base64 -d");
+  ASSERT_EQ(operator_pw.exit_code, 0) << operator_pw.output;
+  ASSERT_EQ(operator_pw.output.size(), 64u) << operator_pw.output;
+  std::string answers;
+  EXPECT_TRUE(env.waitFor(
+      [&] {
+        answers = "";
+        for (const auto& seed : seeds) {
+          answers += cliAs(ca, seed, "slotkeeper-operator", operator_pw.output, "PING");
+        }
+        return answers == "PONG\nPONG\nPONG\n";
+      },
+      60s))
+      << answers;
+  EXPECT_NE(
+      cliAs(ca, seeds[0], "slotkeeper-operator", operator_pw.output, "FLUSHALL").find("NOPERM"),
+      std::string::npos);
+  EXPECT_NE(cliAs(ca, seeds[0], "slotkeeper-operator", operator_pw.output, "CLUSTER INFO")
+                .find("cluster_state:ok"),
+            std::string::npos);
 
   // An application user limited to its key pattern, added to the running cluster.
   ASSERT_TRUE(writeUserSecret(env, "first-pw").isOk());
@@ -277,7 +307,8 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
 
   LoadGenerator load;
   ASSERT_TRUE(load.start(seeds, env.workDir(),
-                         {"--tls-ca", ca.file("ca.crt"), "--tls-server-name", ca.serverName()})
+                         {"--tls-ca", ca.file("ca.crt"), "--tls-server-name", ca.serverName(),
+                          "--password", "default-pw"})
                   .isOk());
   Status flowing = load.waitForWrites(1000, 60s);
   ASSERT_TRUE(flowing.isOk()) << flowing.toString();
@@ -321,8 +352,8 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
   std::printf("load generator over TLS: %s\n", summary->dump().c_str());
   EXPECT_EQ(loadProblems(*summary, 1000), "");
 
-  CommandResult check =
-      runShell("redis-cli --tls --cacert " + ca.file("ca.crt") + " --cluster check " + seeds[0]);
+  CommandResult check = runShell("REDISCLI_AUTH=default-pw redis-cli --tls --cacert " +
+                                 ca.file("ca.crt") + " --cluster check " + seeds[0]);
   EXPECT_EQ(check.exit_code, 0) << check.output;
   EXPECT_EQ(check.output.find("[ERR]"), std::string::npos) << check.output;
 }

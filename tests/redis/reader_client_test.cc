@@ -15,6 +15,7 @@
 #include "redis/hiredis_client.h"
 #include "redis/support/redis_fixture.h"
 #include "redis/transport.h"
+#include "resources/operator_user.h"
 
 namespace slotkeeper::test {
 namespace {
@@ -187,6 +188,43 @@ TEST_P(ReaderClient, AuthenticatesFallsBackToThePreviousPasswordAndRefusesAWrong
   ASSERT_FALSE(refused.isOk());
   EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated) << refused.status().toString();
   EXPECT_FALSE(contains(refused.status().message(), "new-one")) << "never echo a password";
+}
+
+// The operator's own user where a node has it, the default user's password where it does not yet;
+// and the operator user's rules keep it from data commands such as FLUSHALL.
+TEST_P(ReaderClient, AuthenticatesAsTheNamedUserAndFallsBackToTheDefaultUserWhereItIsMissing) {
+  ASSERT_NO_FATAL_FAILURE(startServer("s3cret"));
+  redis::ConnectOptions o = options();
+  o.password = "s3cret";
+  o.username = std::string(resources::kOperatorUser);
+  o.user_password = "op-pass";
+  auto before = connect(o);
+  ASSERT_NE(before, nullptr);
+  auto whoami = before->command({"ACL", "WHOAMI"});
+  ASSERT_TRUE(whoami.isOk());
+  EXPECT_EQ(whoami->str, "default") << "the node has no operator user yet";
+
+  redis::Command create = {"ACL", "SETUSER", o.username, "reset", "on", ">op-pass"};
+  std::istringstream rules{std::string(resources::kOperatorUserRules)};
+  for (std::string rule; rules >> rule;) create.push_back(rule);
+  auto created = before->command(create);
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+
+  auto after = connect(o);
+  ASSERT_NE(after, nullptr);
+  auto clients = before->command({"CLIENT", "LIST"});
+  ASSERT_TRUE(clients.isOk()) << clients.status().toString();
+  EXPECT_TRUE(contains(clients->str, "user=" + std::string(resources::kOperatorUser)))
+      << clients->str;
+  EXPECT_TRUE(after->ping().isOk());
+  EXPECT_TRUE(after->configGet("maxmemory").isOk());
+  EXPECT_TRUE(after->aclPasswordHashes("default").isOk());
+  auto flush = after->command({"FLUSHALL"});
+  ASSERT_FALSE(flush.isOk());
+  EXPECT_TRUE(contains(flush.status().message(), "NOPERM")) << flush.status().message();
+  auto set = after->command({"SET", "k", "v"});
+  ASSERT_FALSE(set.isOk());
+  EXPECT_TRUE(contains(set.status().message(), "NOPERM")) << set.status().message();
 }
 
 INSTANTIATE_TEST_SUITE_P(Wires, ReaderClient, ::testing::Values(Wire::kPlain, Wire::kTls),

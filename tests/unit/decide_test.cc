@@ -388,6 +388,27 @@ TEST(DecideUsers, AnUnreadableSecretOrRefusedRulesAreReportedAndTheUserIsLeftAsI
   EXPECT_NE(degraded.message.find("'+nosuchcommand'"), std::string::npos) << degraded.message;
 }
 
+TEST(DecideUsers, TheOperatorUsersSecretIsWrittenOnlyWhenItDoesNotExist) {
+  World w(3, 1);
+  w.snap.cluster.spec.password_secret = api::PasswordSecretRef{"rc-auth", "password", 60};
+  w.snap.operator_user.wanted = true;
+  w.snap.operator_user.proposed_password = "generated";
+  Decision d = decide(w.snap, w.options);
+  auto secret = std::find_if(d.applies.begin(), d.applies.end(),
+                             [](const ObjectToApply& a) { return a.ref.plural == "secrets"; });
+  ASSERT_NE(secret, d.applies.end());
+  EXPECT_EQ(secret->ref.name, "rc-operator-user");
+  EXPECT_EQ(secret->object["stringData"]["password"], "generated");
+  EXPECT_EQ(secret->object["metadata"]["ownerReferences"][0]["kind"], "RedisCluster");
+
+  w.snap.operator_user.proposed_password.clear();
+  w.snap.operator_user.password = "generated";
+  Decision again = decide(w.snap, w.options);
+  EXPECT_TRUE(std::none_of(again.applies.begin(), again.applies.end(), [](const ObjectToApply& a) {
+    return a.ref.plural == "secrets";
+  })) << "an existing Secret is never rewritten";
+}
+
 TEST(Decide, AScaleOutPlansTheMoveStartsTheOperationOnceAndComesBackAtOnce) {
   World w(3, 1);
   w.snap.cluster.spec.masters = 4;
