@@ -94,7 +94,7 @@ struct TlsSpec {
 // ACL SETUSER rules (key patterns, commands, channels), e.g. "~app:* +@read +@write -@dangerous".
 struct UserSpec {
   std::string name;
-  PasswordSecretRef password_secret;  // rotation_grace_seconds unused: the switch is immediate
+  PasswordSecretRef password_secret;
   std::string rules;
   bool operator==(const UserSpec&) const = default;
 };

@@ -83,6 +83,9 @@ void checkUserRules(std::vector<std::string>& problems, const std::string& path,
   }
 }
 
+void checkRange(std::vector<std::string>& problems, std::string_view field, int64_t value,
+                int64_t min, int64_t max);
+
 void checkUsers(std::vector<std::string>& problems, const std::vector<UserSpec>& users) {
   if (users.size() > kMaxUsers) {
     problems.push_back("spec.users: at most " + std::to_string(kMaxUsers) + " users");
@@ -101,6 +104,8 @@ void checkUsers(std::vector<std::string>& problems, const std::vector<UserSpec>&
     if (u.password_secret.name.empty()) {
       problems.push_back(path + ".passwordSecret.name: must not be empty");
     }
+    checkRange(problems, path + ".passwordSecret.rotationGraceSeconds",
+               u.password_secret.rotation_grace_seconds, 0, kMaxRotationGraceSeconds);
     checkUserRules(problems, path + ".rules", u.rules);
   }
 }

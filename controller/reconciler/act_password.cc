@@ -72,7 +72,7 @@ Status applyUserUpdates(RedisPort& redis, const kube::ReconcileContext& context,
     // Redis' error names the modifier it refused, never the password.
     Status set = (*client)->aclSetUser(update.user, update.rules);
     if (set.isOk()) {
-      memory->users_applied[key] = update.hash;
+      if (!update.rules_hash.empty()) memory->users_applied[key] = update.rules_hash;
       memory->user_errors.erase(update.user);
     } else if (set.code() != StatusCode::kUnavailable) {
       // Redis' own words, without the node's address: the same on every node.

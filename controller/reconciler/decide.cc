@@ -10,6 +10,7 @@
 #include "kube/timefmt.h"
 #include "reconciler/capacity.h"
 #include "reconciler/manual_failover.h"
+#include "reconciler/users.h"
 #include "resources/config_map.h"
 #include "resources/headless_service.h"
 #include "resources/live_config.h"
@@ -281,38 +282,6 @@ void decideCertificateReloads(const Snapshot& s, Decision& d) {
                           " node(s) told to reload it"});
 }
 
-bool nodeReachable(const Snapshot& s, const std::string& address) {
-  return std::any_of(
-      s.live->cluster.nodes.begin(), s.live->cluster.nodes.end(),
-      [&](const topology::ObservedNode& n) { return n.address == address && n.reachable; });
-}
-
-// spec.users on every reachable node: created where missing (a restarted node), set again where
-// this process has not given the node the current rules and password, and deleted where the
-// spec no longer lists them. A user whose Secret cannot be read is left as it is.
-void decideUsers(const Snapshot& s, Decision& d) {
-  if (!s.live.has_value()) return;
-  for (const auto& [address, present] : s.live->acl_users) {
-    if (!nodeReachable(s, address)) continue;
-    for (const auto& user : s.users) {
-      if (user.password.empty()) continue;
-      auto applied = s.users_applied.find(address + "/" + user.name);
-      const bool current = present.count(user.name) && applied != s.users_applied.end() &&
-                           applied->second == user.hash;
-      if (current) continue;
-      std::vector<std::string> rules = {"reset", "on", ">" + user.password};
-      for (auto& rule : splitAclRules(user.rules)) rules.push_back(std::move(rule));
-      d.user_updates.push_back({address, user.name, std::move(rules), user.hash, false});
-    }
-    for (const auto& name : present) {
-      const bool listed = std::any_of(s.users.begin(), s.users.end(),
-                                      [&](const UserRead& u) { return u.name == name; });
-      const bool ours = s.users_applied.count(address + "/" + name) > 0;
-      if (!listed && ours) d.user_updates.push_back({address, name, {}, "", true});
-    }
-  }
-}
-
 // Users that could not be given to the nodes, in Degraded unless something graver is there.
 void reportUserProblems(const Snapshot& s, Decision& d) {
   std::vector<std::string> problems;
@@ -488,24 +457,6 @@ bool decideManualFailover(const Snapshot& s, Conditions& conditions, Decision& d
 }
 
 }  // namespace
-
-std::vector<std::string> splitAclRules(const std::string& rules) {
-  std::vector<std::string> out;
-  std::string word;
-  int depth = 0;
-  for (char c : rules) {
-    if (c == '(') ++depth;
-    if (c == ')' && depth > 0) --depth;
-    if (std::isspace(static_cast<unsigned char>(c)) && depth == 0) {
-      if (!word.empty()) out.push_back(std::move(word));
-      word.clear();
-      continue;
-    }
-    word += c;
-  }
-  if (!word.empty()) out.push_back(std::move(word));
-  return out;
-}
 
 std::string hashObject(const json& object) {
   uint64_t h = 1469598103934665603ULL;

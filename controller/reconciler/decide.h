@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -65,12 +66,12 @@ struct LiveConfigUpdate {
   std::string hash;  // remembered once applied
 };
 
-// An ACL user to (re)create on one node with ACL SETUSER, or to delete (ACL DELUSER).
+// An ACL SETUSER (or, with `remove`, ACL DELUSER) of one user on one node.
 struct UserUpdate {
   std::string address;
   std::string user;
   std::vector<std::string> rules;  // ACL SETUSER arguments after the name (with the password)
-  std::string hash;                // remembered once applied
+  std::string rules_hash;          // remembered once applied; empty: nothing to remember
   bool remove = false;
 };
 
@@ -82,6 +83,8 @@ struct Decision {
   // certificate files again.
   std::vector<std::string> certificate_reloads;
   std::vector<UserUpdate> user_updates;
+  // Users whose password rotation began (a time) or ended (nullopt) this pass.
+  std::map<std::string, std::optional<std::chrono::system_clock::time_point>> user_rotation_marks;
   std::vector<FailoverRequest> failovers;  // graceful CLUSTER FAILOVERs of a rolling restart
   std::vector<PodRestart> pod_restarts;    // pods to delete so their StatefulSet recreates them
   std::optional<PasswordRotation> password_rotation;  // a changed Secret being rolled in
@@ -102,10 +105,6 @@ struct PlanSummary {
   std::string message;
 };
 PlanSummary summarizePlan(const topology::Plan& plan);
-
-// spec.users rules as ACL SETUSER arguments: split on spaces, except inside a selector's
-// parentheses ("(~log:* +get)" stays one argument).
-std::vector<std::string> splitAclRules(const std::string& rules);
 
 // FNV-1a of the compact JSON text, as 16 hex digits: the applied-hash annotation.
 std::string hashObject(const nlohmann::json& object);

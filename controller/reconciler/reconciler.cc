@@ -159,6 +159,13 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
   Decision d = decide(*snapshot, options_.decide);
   rememberPassword(*snapshot, d, &memory);
   rememberTls(*snapshot, &memory);
+  for (const auto& [user, since] : d.user_rotation_marks) {
+    if (since.has_value()) {
+      memory.user_rotations[user] = *since;
+    } else {
+      memory.user_rotations.erase(user);
+    }
+  }
   log::debug("decided", {{"cluster", key},
                          {"generation", snapshot->cluster.generation},
                          {"applies", d.applies.size()},

@@ -132,14 +132,18 @@ OperatorUserRead readOperatorUser(KubePort& kube, const api::RedisCluster& clust
 std::vector<UserRead> readUsers(KubePort& kube, const api::RedisCluster& cluster) {
   std::vector<UserRead> out;
   for (const auto& user : cluster.spec.users) {
-    UserRead read{user.name, user.rules, "", "", ""};
+    UserRead read;
+    read.name = user.name;
+    read.rules = user.rules;
+    read.grace = std::chrono::seconds(user.password_secret.rotation_grace_seconds);
     const auto& ref = user.password_secret;
     auto secret = kube.readSecret(cluster.ns, ref.name);
     auto password =
         secret.isOk() ? secretValue(*secret, ref.key) : Result<std::string>(secret.status());
     if (password.isOk()) {
       read.password = std::move(password).value();
-      read.hash = hashObject({{"rules", user.rules}, {"password", sha256Hex(read.password)}});
+      read.password_sha256 = sha256Hex(read.password);
+      read.rules_hash = hashObject({{"rules", user.rules}});
     } else {
       read.problem =
           "user " + user.name + ": password Secret " + ref.name + ": " +
@@ -221,8 +225,8 @@ std::string appliedHashOf(const json& object) {
 
 // INFO replication of every reachable node, and CLUSTER INFO of one master serving slots. The
 // views come from the observation's own reads (the connector answers them again from memory).
-void readNodeInfo(redis::NodeConnector& connector, bool passwords, bool users,
-                  LiveObservation* live) {
+void readNodeInfo(redis::NodeConnector& connector, bool passwords,
+                  const std::vector<std::string>& users, bool list_users, LiveObservation* live) {
   for (const auto& n : live->cluster.nodes) {
     if (!n.reachable) continue;
     auto client = connector.connect(n.address);
@@ -234,16 +238,21 @@ void readNodeInfo(redis::NodeConnector& connector, bool passwords, bool users,
       reads.push_back({"ACL", "GETUSER", "default"});
       reads.push_back({"CONFIG", "GET", "masterauth"});
     }
-    if (users) reads.push_back({"ACL", "USERS"});
+    if (list_users) reads.push_back({"ACL", "USERS"});
+    for (const auto& user : users) reads.push_back({"ACL", "GETUSER", user});
     (void)(*client)->pipeline(reads);
     if (auto memory = (*client)->infoMemory(); memory.isOk()) live->memory[n.address] = *memory;
     if (auto load = (*client)->infoLoad(); load.isOk()) live->load[n.address] = *load;
-    if (users) {
+    if (list_users) {
       auto listed = (*client)->command({"ACL", "USERS"});
       if (listed.isOk()) {
         auto& names = live->acl_users[n.address];
         for (const auto& e : listed->elements) names.insert(e.str);
       }
+    }
+    for (const auto& user : users) {
+      auto hashes = (*client)->aclPasswordHashes(user);
+      if (hashes.isOk()) live->user_passwords[n.address][user] = std::move(hashes).value();
     }
     if (std::string served = (*client)->servedCertificateSha256(); !served.empty()) {
       live->served_certificates[n.address] = std::move(served);
@@ -367,10 +376,13 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   snap.operator_user = readOperatorUser(kube, snap.cluster);
   if (!snap.operator_user.password.empty()) {
     const std::string& password = snap.operator_user.password;
-    snap.users.push_back({std::string(resources::kOperatorUser),
-                          std::string(resources::kOperatorUserRules), password, "",
-                          hashObject({{"rules", resources::kOperatorUserRules},
-                                      {"password", sha256Hex(password)}})});
+    UserRead user;
+    user.name = std::string(resources::kOperatorUser);
+    user.rules = std::string(resources::kOperatorUserRules);
+    user.password = password;
+    user.password_sha256 = sha256Hex(password);
+    user.rules_hash = hashObject({{"rules", resources::kOperatorUserRules}});
+    snap.users.push_back(std::move(user));
   }
 
   std::vector<std::string> addresses;
@@ -390,6 +402,7 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   });
   snap.users_applied = memory.users_applied;
   snap.user_errors = memory.user_errors;
+  snap.user_rotations = memory.user_rotations;
   if (addresses.empty()) return std::optional<Snapshot>(std::move(snap));
   // TLS nodes and no certificate material yet: nothing could be read without it.
   if (snap.cluster.spec.tls.has_value() && !snap.tls.options.enabled) {
@@ -403,8 +416,10 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   engine::ReadOnceConnector once(*real);
   LiveObservation live;
   ASSIGN_OR_RETURN(live.cluster, engine::observeCluster(once, addresses, domains));
-  const bool users = !snap.users.empty() || !memory.users_applied.empty();
-  readNodeInfo(once, snap.cluster.spec.password_secret.has_value(), users, &live);
+  std::vector<std::string> user_names;
+  for (const auto& user : snap.users) user_names.push_back(user.name);
+  const bool list_users = !snap.users.empty() || !memory.users_applied.empty();
+  readNodeInfo(once, snap.cluster.spec.password_secret.has_value(), user_names, list_users, &live);
   snap.live = std::move(live);
 
   // The planner starts from the desired nodes only, as the engine always has; the reads are

@@ -43,9 +43,11 @@ struct TlsRead {
 struct UserRead {
   std::string name;
   std::string rules;
-  std::string password;  // empty when the Secret could not be read
-  std::string problem;   // why not, naming the Secret
-  std::string hash;      // of the rules and the password: what a node must have been given
+  std::string password;           // empty when the Secret could not be read
+  std::string problem;            // why not, naming the Secret
+  std::string rules_hash;         // what a node given these rules by this process remembers
+  std::string password_sha256;    // as ACL GETUSER lists it
+  std::chrono::seconds grace{0};  // how long a replaced password keeps working
 };
 
 // The operator's own ACL user (clusters with a password only).
@@ -71,6 +73,8 @@ struct Snapshot {
   // user's rules by user name, from earlier passes.
   std::map<std::string, std::string> users_applied;
   std::map<std::string, std::string> user_errors;
+  // Since when every node has had a user's new password next to an old one, by user.
+  std::map<std::string, std::chrono::system_clock::time_point> user_rotations;
   // The password that worked before the Secret changed, tried when the Secret's is refused.
   std::string fallback_password;
   // The live cluster as seen from every addressable pod (absent: no pod has an address yet).
@@ -98,8 +102,9 @@ struct SnapshotMemory {
   std::map<std::string, std::string> node_zones;  // Node name -> zone label, read once
   std::string last_good_password;   // kept so a deleted Secret does not blind the operator
   redis::TlsOptions last_good_tls;  // likewise for the TLS Secret
-  std::map<std::string, std::string> users_applied;  // by "ip:port/user"
-  std::map<std::string, std::string> user_errors;    // by user
+  std::map<std::string, std::string> users_applied;                             // by "ip:port/user"
+  std::map<std::string, std::string> user_errors;                               // by user
+  std::map<std::string, std::chrono::system_clock::time_point> user_rotations;  // by user
   // StatefulSets this process applied or deleted that the informer cache may not show yet.
   // A pass right after a shrink must not read the old size from the cache and grow it back,
   // so until the cache catches up, the snapshot shows what was written (the pattern client-go

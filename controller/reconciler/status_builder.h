@@ -32,6 +32,8 @@ struct LiveObservation {
   std::map<std::string, std::string> served_certificates;
   // ACL USERS of every reachable node, by "ip:port", when the spec lists users.
   std::map<std::string, std::set<std::string>> acl_users;
+  // The SHA-256 of each password a spec.users user accepts, by "ip:port", then by user.
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> user_passwords;
 };
 
 // Fills every observed field of the status (not conditions, operation or generation).

@@ -267,11 +267,13 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
 
   // An application user limited to its key pattern, added to the running cluster.
   ASSERT_TRUE(writeUserSecret(env, "first-pw").isOk());
-  ASSERT_EQ(env.kubectl("patch rediscluster tls --type merge -p '{\"spec\":{\"users\":[{"
-                        "\"name\":\"app\",\"passwordSecret\":{\"name\":\"app-pw\"},"
-                        "\"rules\":\"~app:* +@all -@dangerous\"}]}}'")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      env.kubectl(
+             "patch rediscluster tls --type merge -p '{\"spec\":{\"users\":[{"
+             "\"name\":\"app\",\"passwordSecret\":{\"name\":\"app-pw\",\"rotationGraceSeconds\":5},"
+             "\"rules\":\"~app:* +@all -@dangerous\"}]}}'")
+          .exit_code,
+      0);
   std::string reply;
   EXPECT_TRUE(env.waitFor(
       [&] {
@@ -286,7 +288,8 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
             std::string::npos)
       << "a key outside the user's pattern is refused";
   EXPECT_NE(cliAs(ca, seeds[0], "app", "first-pw", "FLUSHALL").find("NOPERM"), std::string::npos);
-  // Its password changed in the Secret: the new one works on every node, the old one nowhere.
+  // Its password changed in the Secret: added next to the old one on every node, and once every
+  // node took it and the 5 s grace period passed, the old one works nowhere.
   ASSERT_TRUE(writeUserSecret(env, "second-pw").isOk());
   EXPECT_TRUE(env.waitFor(
       [&] {
@@ -304,6 +307,9 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
       90s))
       << reply << env.operatorLog();
   EXPECT_EQ(cliAs(ca, seeds[1], "app", "second-pw", "GET app:1"), "v\n");
+  const std::string events = env.kubectl("get events -o custom-columns=R:.reason").output;
+  EXPECT_NE(events.find("RotatingUserPassword"), std::string::npos) << events;
+  EXPECT_NE(events.find("UserPasswordRotated"), std::string::npos) << events;
 
   LoadGenerator load;
   ASSERT_TRUE(load.start(seeds, env.workDir(),

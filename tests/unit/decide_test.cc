@@ -328,40 +328,61 @@ TEST(Decide, NodesServingAnotherCertificateThanTheSecretsAreToldToReloadUntilThe
   EXPECT_LE(d.requeue, w.options.certificate_reload_interval) << "look again soon";
 }
 
+UserRead appUser(const std::string& password, const std::string& sha,
+                 const std::string& rules_hash = "rules-1") {
+  UserRead u;
+  u.name = "app";
+  u.rules = "~app:* +@read (~log:* +get)";
+  u.password = password;
+  u.password_sha256 = sha;
+  u.rules_hash = rules_hash;
+  u.grace = std::chrono::seconds(60);
+  return u;
+}
+
+// The nodes have `app` as this process set it, accepting `hashes`.
+void giveEveryNodeTheUser(World& w, const std::vector<std::string>& hashes,
+                          const std::string& rules_hash = "rules-1") {
+  for (const auto& n : w.snap.live->cluster.nodes) {
+    w.snap.live->acl_users[n.address] = {"default", "app"};
+    w.snap.live->user_passwords[n.address]["app"] = hashes;
+    w.snap.users_applied[n.address + "/app"] = rules_hash;
+  }
+}
+
 TEST(DecideUsers, CreatesMissingUsersSetsChangedOnesAndDeletesOnlyItsOwnRemovedOnes) {
   World w(3, 1);
-  UserRead app{"app", "~app:* +@read (~log:* +get)", "s3cret", "", "hash-1"};
-  w.snap.users = {app};
+  w.snap.users = {appUser("s3cret", "sha-1")};
   for (const auto& n : w.snap.live->cluster.nodes) w.snap.live->acl_users[n.address] = {"default"};
   Decision created = decide(w.snap, w.options);
   ASSERT_EQ(created.user_updates.size(), w.snap.live->cluster.nodes.size());
   const UserUpdate& first = created.user_updates.front();
   EXPECT_EQ(first.user, "app");
   EXPECT_FALSE(first.remove);
+  EXPECT_EQ(first.rules_hash, "rules-1");
   EXPECT_EQ(first.rules, (std::vector<std::string>{"reset", "on", ">s3cret", "~app:*", "+@read",
                                                    "(~log:* +get)"}));
-  EXPECT_TRUE(std::none_of(
-      created.events.begin(), created.events.end(),
-      [](const EventToRecord& e) { return e.message.find("s3cret") != std::string::npos; }))
-      << "the password never reaches an Event";
-
-  // Applied everywhere: nothing to do. A restarted node lacks the user again: only that one.
-  for (const auto& u : created.user_updates) {
-    w.snap.users_applied[u.address + "/app"] = u.hash;
-    w.snap.live->acl_users[u.address].insert("app");
+  for (const auto& e : created.events) {
+    EXPECT_EQ(e.message.find("s3cret"), std::string::npos) << "never a password in an Event";
   }
+
+  giveEveryNodeTheUser(w, {"sha-1"});
   EXPECT_TRUE(decide(w.snap, w.options).user_updates.empty());
+  // A restarted node lacks the user again: only that one gets it.
   const std::string restarted = w.snap.live->cluster.nodes[1].address;
   w.snap.live->acl_users[restarted] = {"default"};
   Decision again = decide(w.snap, w.options);
   ASSERT_EQ(again.user_updates.size(), 1u);
   EXPECT_EQ(again.user_updates[0].address, restarted);
-  w.snap.live->acl_users[restarted].insert("app");
+  EXPECT_EQ(again.user_updates[0].rules[0], "reset");
+  giveEveryNodeTheUser(w, {"sha-1"});
 
-  // A new password (or rules) changes the hash: every node is set again.
-  w.snap.users[0].hash = "hash-2";
-  EXPECT_EQ(decide(w.snap, w.options).user_updates.size(), w.snap.live->cluster.nodes.size());
-  w.snap.users[0].hash = "hash-1";
+  // New rules: every node gets the user whole again.
+  w.snap.users[0].rules_hash = "rules-2";
+  Decision rules = decide(w.snap, w.options);
+  ASSERT_EQ(rules.user_updates.size(), w.snap.live->cluster.nodes.size());
+  EXPECT_EQ(rules.user_updates[0].rules[0], "reset");
+  w.snap.users[0].rules_hash = "rules-1";
 
   // Removed from the spec: deleted where this process created it; a user it never made stays.
   w.snap.users.clear();
@@ -374,11 +395,59 @@ TEST(DecideUsers, CreatesMissingUsersSetsChangedOnesAndDeletesOnlyItsOwnRemovedO
   }
 }
 
+TEST(DecideUsers, ANewPasswordIsAddedEverywhereAndTheOldOneRemovedAfterTheGracePeriod) {
+  World w(3, 1);
+  const size_t nodes = w.snap.live->cluster.nodes.size();
+  giveEveryNodeTheUser(w, {"sha-old"});
+  w.snap.users = {appUser("new-pw", "sha-new")};
+
+  Decision add = decide(w.snap, w.options);
+  ASSERT_EQ(add.user_updates.size(), nodes);
+  EXPECT_EQ(add.user_updates[0].rules, (std::vector<std::string>{"on", ">new-pw"}))
+      << "added next to the old one, which keeps working";
+  EXPECT_TRUE(add.user_rotation_marks.empty());
+
+  // One node still lacks it: the grace period has not begun.
+  giveEveryNodeTheUser(w, {"sha-old", "sha-new"});
+  w.snap.live->user_passwords[w.snap.live->cluster.nodes[0].address]["app"] = {"sha-old"};
+  EXPECT_TRUE(decide(w.snap, w.options).user_rotation_marks.empty());
+
+  giveEveryNodeTheUser(w, {"sha-old", "sha-new"});
+  Decision begun = decide(w.snap, w.options);
+  EXPECT_TRUE(begun.user_updates.empty());
+  ASSERT_TRUE(begun.user_rotation_marks.count("app"));
+  EXPECT_EQ(begun.user_rotation_marks["app"], w.snap.now);
+  EXPECT_TRUE(hasEvent(begun, "RotatingUserPassword"));
+  EXPECT_GT(begun.requeue.count(), 0);
+  EXPECT_LE(begun.requeue, std::chrono::milliseconds(60000));
+
+  w.snap.user_rotations["app"] = w.snap.now - std::chrono::seconds(30);
+  Decision waiting = decide(w.snap, w.options);
+  EXPECT_TRUE(waiting.user_updates.empty());
+  EXPECT_LE(waiting.requeue, std::chrono::milliseconds(30000));
+
+  w.snap.user_rotations["app"] = w.snap.now - std::chrono::seconds(61);
+  Decision removed = decide(w.snap, w.options);
+  ASSERT_EQ(removed.user_updates.size(), nodes);
+  EXPECT_EQ(removed.user_updates[0].rules, (std::vector<std::string>{"resetpass", ">new-pw"}));
+  EXPECT_TRUE(hasEvent(removed, "UserPasswordRotated"));
+  ASSERT_TRUE(removed.user_rotation_marks.count("app"));
+  EXPECT_FALSE(removed.user_rotation_marks["app"].has_value());
+
+  giveEveryNodeTheUser(w, {"sha-new"});
+  Decision done = decide(w.snap, w.options);
+  EXPECT_TRUE(done.user_updates.empty());
+  EXPECT_FALSE(done.user_rotation_marks["app"].has_value()) << "the mark is cleared";
+}
+
 TEST(DecideUsers, AnUnreadableSecretOrRefusedRulesAreReportedAndTheUserIsLeftAsItIs) {
   World w(3, 1);
   for (const auto& n : w.snap.live->cluster.nodes) w.snap.live->acl_users[n.address] = {"default"};
-  w.snap.users = {UserRead{"app", "~app:*", "", "user app: password Secret app-pw: not found", ""},
-                  UserRead{"ro", "+nosuchcommand", "pw", "", "h"}};
+  UserRead missing = appUser("", "");
+  missing.problem = "user app: password Secret app-pw: not found";
+  UserRead refused = appUser("pw", "sha");
+  refused.name = "ro";
+  w.snap.users = {missing, refused};
   w.snap.user_errors["ro"] = "ERR Error in ACL SETUSER modifier '+nosuchcommand': Unknown command";
   Decision d = decide(w.snap, w.options);
   for (const auto& u : d.user_updates) EXPECT_EQ(u.user, "ro") << "no password, no change";
