@@ -58,6 +58,13 @@ Status reloadCertificates(RedisPort& redis, const kube::ReconcileContext& contex
                           const ActOptions& options, const Snapshot& snapshot,
                           const Decision& decision, const SnapshotOptions& snapshot_options);
 
+// Switches the decision's dual pods to its cluster bus protocol (CONFIG SET tls-replication and
+// tls-cluster), behind the Lease fence. A node that refuses is logged; the next pass reads every
+// dual pod's bus again.
+Status switchTlsBus(RedisPort& redis, const kube::ReconcileContext& context,
+                    const ActOptions& options, const Snapshot& snapshot, const Decision& decision,
+                    const SnapshotOptions& snapshot_options);
+
 // The decision's ACL user changes, node by node behind the Lease fence. What each node took is
 // remembered in `memory`; rules Redis refuses are remembered by user (for status) and the pass
 // goes on: one user's typo must not hold the others back.

@@ -92,7 +92,7 @@ void decideStatefulSets(const Snapshot& s, const std::map<int, int>& sizes, Deci
   const auto& c = s.cluster;
   for (const auto& [shard, size] : sizes) {
     const std::string name = resources::shardName(c, shard);
-    json sts = resources::makeShardStatefulSet(c, shard);
+    json sts = resources::makeShardStatefulSet(c, shard, s.tls_change.serving);
     sts["spec"]["replicas"] = size;
     auto cached = s.statefulsets.find(shard);
     applyIfChanged(s, kube::kStatefulSets.in(c.ns).named(name), std::move(sts),
@@ -277,9 +277,71 @@ void decideCertificateReloads(const Snapshot& s, Decision& d) {
   }
   if (d.certificate_reloads.empty()) return;
   d.events.push_back({kube::EventType::kNormal, "ReloadingCertificate",
-                      "Secret " + s.cluster.spec.tls->secret_name + " holds a new certificate; " +
+                      "Secret " + s.tls_change.secret_name + " holds a new certificate; " +
                           std::to_string(d.certificate_reloads.size()) +
                           " node(s) told to reload it"});
+}
+
+// What a pod template's TLS stage means for the people watching the change.
+std::string describeTlsStage(resources::TlsStage stage) {
+  switch (stage) {
+    case resources::TlsStage::kAdding:
+      return "pods roll onto plaintext on 6379 and TLS on 6380; the cluster bus stays plaintext "
+             "until every pod serves both";
+    case resources::TlsStage::kOn:
+      return "pods roll onto TLS only on 6379 (plaintext refused); clients move to TLS (port "
+             "6380 on pods not restarted yet, as the cluster's redirects say)";
+    case resources::TlsStage::kRemoving:
+      return "pods roll onto TLS on 6379 and plaintext on 6380; the cluster bus stays TLS until "
+             "every pod serves both";
+    case resources::TlsStage::kOff:
+      return "pods roll onto plaintext only on 6379; clients move to plaintext (port 6380 on pods "
+             "not restarted yet, as the cluster's redirects say)";
+  }
+  return {};
+}
+
+// An Event when the pod templates move to another TLS stage while a change is under way.
+void reportTlsStage(const Snapshot& s, Decision& d) {
+  if (!s.tls_change.in_progress) return;
+  const std::string wanted(resources::tlsStageName(s.tls_change.serving.stage));
+  for (const auto& [shard, sts] : s.statefulsets) {
+    const auto& annotations = sts.value("spec", json::object())
+                                  .value("template", json::object())
+                                  .value("metadata", json::object())
+                                  .value("annotations", json::object());
+    const std::string current =
+        annotations.value(std::string(resources::kAnnotationTlsStage), std::string("off"));
+    if (current == wanted) continue;
+    d.events.push_back(
+        {kube::EventType::kNormal, "ChangingTls",
+         "TLS stage " + wanted + ": " + describeTlsStage(s.tls_change.serving.stage)});
+    return;
+  }
+}
+
+// The live switch of the dual pods' cluster bus and replication, once no pod pins the old
+// protocol. Returns whether the pass waits for it: until every node runs the same bus protocol,
+// their views and announced ports disagree, so nothing else proceeds.
+bool decideTlsBusSwitch(const Snapshot& s, Conditions& conditions, Decision& d,
+                        const DecideOptions& options) {
+  const TlsChange& change = s.tls_change;
+  if (!change.switchPending()) return false;
+  const std::string protocol = change.target_bus_tls ? "TLS" : "plaintext";
+  std::string message;
+  if (!change.bus_switches.empty()) {
+    d.tls_bus_switches = change.bus_switches;
+    d.tls_bus_target = change.target_bus_tls;
+    message = "switching the cluster bus and replication of " +
+              std::to_string(change.bus_switches.size()) + " node(s) to " + protocol;
+    d.events.push_back({kube::EventType::kNormal, "SwitchingClusterBus",
+                        "Every pod serves both plaintext and TLS: " + message});
+  } else {
+    message = "reading the cluster bus protocol of the pods serving both plaintext and TLS";
+  }
+  conditions.set(api::kConditionProgressing, api::ConditionStatus::kTrue, "ChangingTls", message);
+  d.requeue = options.converge_poll_interval;
+  return true;
 }
 
 // Users that could not be given to the nodes, in Degraded unless something graver is there.
@@ -621,6 +683,11 @@ Decision decideCluster(const Snapshot& s, const DecideOptions& options) {
   }
 
   if (!blind) decideLiveConfig(s, d);
+  reportTlsStage(s, d);
+  if (decideTlsBusSwitch(s, conditions, d, options)) {
+    decideStatefulSets(s, shape.statefulset_replicas, d);
+    return d;
+  }
   if (decidePasswordRotation(s, conditions, d, options)) {
     decideStatefulSets(s, shape.statefulset_replicas, d);
     return d;  // a few quick passes; slot moves would need the new password on every node

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "kube/timefmt.h"
+#include "resources/statefulset.h"
 
 namespace slotkeeper::reconciler {
 namespace {
@@ -38,6 +39,27 @@ void readWaitingState(const nlohmann::json& status, PodInfo* info) {
   }
 }
 
+// The TLS stage from the pod's annotation, else from its volumes (templates from before the
+// annotation mounted a TLS Secret only when they served TLS only).
+void readTlsStage(const nlohmann::json& pod, PodInfo* info) {
+  const auto& annotations = pod.value("metadata", nlohmann::json::object())
+                                .value("annotations", nlohmann::json::object());
+  const auto& volumes =
+      pod.value("spec", nlohmann::json::object()).value("volumes", nlohmann::json::array());
+  for (const auto& v : volumes) {
+    if (v.value("name", "") != resources::kTlsVolume) continue;
+    info->tls_secret = v.value("secret", nlohmann::json::object()).value("secretName", "");
+  }
+  const auto stage =
+      resources::parseTlsStage(annotations.value(std::string(resources::kAnnotationTlsStage), ""));
+  if (stage.has_value()) {
+    info->tls_stage = *stage;
+  } else {
+    info->tls_stage =
+        info->tls_secret.empty() ? resources::TlsStage::kOff : resources::TlsStage::kOn;
+  }
+}
+
 }  // namespace
 
 Result<PodInfo> podInfoFrom(const nlohmann::json& pod) {
@@ -67,6 +89,7 @@ Result<PodInfo> podInfoFrom(const nlohmann::json& pod) {
   info.terminating = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
   info.ready = podIsReady(pod) && !info.ip.empty() && !info.terminating;
   readWaitingState(status, &info);
+  readTlsStage(pod, &info);
   for (const auto& c : status.value("conditions", nlohmann::json::array())) {
     if (c.value("type", "") == "PodScheduled" && c.value("status", "") == "False" &&
         c.value("reason", "") == "Unschedulable") {

@@ -15,6 +15,7 @@
 
 #include "common/status.h"
 #include "resources/metadata.h"
+#include "resources/tls_serving.h"
 #include "topology/model.h"
 
 namespace slotkeeper::reconciler {
@@ -44,7 +45,14 @@ struct PodInfo {
   std::string waiting_reason;
   std::string waiting_message;
   std::string uid;
-  std::string address() const { return ip + ":" + std::to_string(resources::kRedisPort); }
+  // How the pod serves TLS (its template's annotation; older templates: on when the pod mounts
+  // a TLS Secret), and that Secret's name.
+  resources::TlsStage tls_stage = resources::TlsStage::kOff;
+  std::string tls_secret;
+  // The port the operator reaches the node at: the one serving the cluster bus's protocol
+  // (6379 unless a dual pod's bus protocol is on its second port; see reconciler/tls_change.h).
+  int port = resources::kRedisPort;
+  std::string address() const { return ip + ":" + std::to_string(port); }
 };
 
 // Reads a pod object; InvalidArgument when it lacks the shard label or an ordinal.

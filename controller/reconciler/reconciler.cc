@@ -180,6 +180,9 @@ Result<std::chrono::milliseconds> ClusterReconciler::reconcile(
         applyLiveConfig(redis_, context, options_.act, *snapshot, d, options_.snapshot, &memory);
   }
   if (acted.isOk()) {
+    acted = switchTlsBus(redis_, context, options_.act, *snapshot, d, options_.snapshot);
+  }
+  if (acted.isOk()) {
     acted = applyPasswordRotation(redis_, context, options_.act, *snapshot, d, options_.snapshot);
   }
   if (acted.isOk()) {

@@ -62,10 +62,10 @@ Result<std::string> secretValue(const json& secret, const std::string& key) {
 
 // The TLS Secret's certificate (presented when a node asks for one), key and CA, and the hash
 // of the certificate the nodes should serve.
-TlsRead readTls(KubePort& kube, const api::RedisCluster& cluster, const SnapshotMemory& memory) {
+TlsRead readTls(KubePort& kube, const api::RedisCluster& cluster, const std::string& name,
+                const SnapshotMemory& memory) {
   TlsRead out;
-  if (!cluster.spec.tls.has_value()) return out;
-  const std::string& name = cluster.spec.tls->secret_name;
+  if (name.empty()) return out;
   auto unavailable = [&](const std::string& problem) {
     out.kind = TlsRead::Kind::kUnavailable;
     out.options = memory.last_good_tls;
@@ -276,6 +276,29 @@ void readNodeInfo(redis::NodeConnector& connector, bool passwords,
   }
 }
 
+// The live tls-cluster of the dual pods (by pod name), read over their plaintext port, which
+// serves whatever their bus runs. A pod that cannot be read is left out.
+std::map<std::string, bool> readDualPodBus(RedisPort& redis, redis::ConnectOptions connect,
+                                           const std::vector<PodInfo>& pods) {
+  std::map<std::string, bool> live;
+  const auto probes = dualPodProbes(pods);
+  if (probes.empty()) return live;
+  connect.tls = {};
+  auto connector = redis.connector(connect);
+  for (const auto& [pod, address] : probes) {
+    auto client = connector->connect(address);
+    auto value =
+        client.isOk() ? (*client)->configGet("tls-cluster") : Result<std::string>(client.status());
+    if (!value.isOk()) {
+      log::debug("TLS bus of a dual pod unknown",
+                 {{"pod", pod}, {"error", value.status().toString()}});
+      continue;
+    }
+    live[pod] = *value == "yes";
+  }
+  return live;
+}
+
 }  // namespace
 
 std::map<int, json> mergeStatefulSets(const std::vector<json>& cached, SnapshotMemory& memory) {
@@ -314,6 +337,7 @@ std::map<int, json> mergeStatefulSets(const std::vector<json>& cached, SnapshotM
 
 redis::ConnectOptions connectOptionsFor(const Snapshot& snapshot, const SnapshotOptions& options) {
   redis::TlsOptions tls = snapshot.tls.options;
+  tls.enabled = tls.enabled && snapshot.tls_change.bus_tls;
   for (const auto& pod : snapshot.pods) {
     if (tls.enabled && !pod.ip.empty())
       tls.dns_names[pod.ip] = podDnsNames(snapshot.cluster, pod.name);
@@ -371,7 +395,7 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
     assignZones(kube, memory, &snap.pods);
   }
   snap.secret = readPassword(kube, snap.cluster, memory);
-  snap.tls = readTls(kube, snap.cluster, memory);
+  snap.tls = readTls(kube, snap.cluster, tlsSecretName(snap.cluster, snap.pods), memory);
   snap.users = readUsers(kube, snap.cluster);
   snap.operator_user = readOperatorUser(kube, snap.cluster);
   if (!snap.operator_user.password.empty()) {
@@ -384,6 +408,13 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
     user.rules_hash = hashObject({{"rules", resources::kOperatorUserRules}});
     snap.users.push_back(std::move(user));
   }
+
+  if (memory.last_good_password != snap.secret.password) {
+    snap.fallback_password = memory.last_good_password;
+  }
+  snap.tls_change = planTlsChange(
+      snap.cluster, snap.pods, readDualPodBus(redis, connectOptionsFor(snap, options), snap.pods));
+  assignPorts(snap.tls_change.bus_tls, &snap.pods);
 
   std::vector<std::string> addresses;
   std::map<std::string, std::string> domains;
@@ -405,12 +436,8 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   snap.user_rotations = memory.user_rotations;
   if (addresses.empty()) return std::optional<Snapshot>(std::move(snap));
   // TLS nodes and no certificate material yet: nothing could be read without it.
-  if (snap.cluster.spec.tls.has_value() && !snap.tls.options.enabled) {
+  if (snap.tls_change.bus_tls && !snap.tls.options.enabled) {
     return std::optional<Snapshot>(std::move(snap));
-  }
-
-  if (memory.last_good_password != snap.secret.password) {
-    snap.fallback_password = memory.last_good_password;
   }
   auto real = redis.connector(connectOptionsFor(snap, options));
   engine::ReadOnceConnector once(*real);

@@ -16,6 +16,7 @@
 #include "reconciler/membership.h"
 #include "reconciler/ports.h"
 #include "reconciler/status_builder.h"
+#include "reconciler/tls_change.h"
 #include "topology/model.h"
 
 namespace slotkeeper::reconciler {
@@ -66,6 +67,7 @@ struct Snapshot {
   std::vector<PodInfo> pods;
   SecretRead secret;
   TlsRead tls;
+  TlsChange tls_change;  // the pods' TLS stages; sets the port of each pod in `pods`
   OperatorUserRead operator_user;
   // spec.users, then the operator's own user once its password is known.
   std::vector<UserRead> users;

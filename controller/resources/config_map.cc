@@ -26,21 +26,6 @@ uint64_t fnv1a64(std::string_view text) {
 
 std::string tlsPath(std::string_view key) { return std::string(kTlsDir) + "/" + std::string(key); }
 
-// TLS only: the client port speaks TLS (plaintext is refused: there is no plain port), and so do
-// the cluster bus, replication and MIGRATE between nodes. The nodes present their certificate to
-// each other as clients too (tls-client-cert-file defaults to tls-cert-file).
-std::string makeTlsLines(const api::TlsSpec& tls) {
-  std::string lines = "# spec.tls\n";
-  lines += "port 0\n";
-  lines += "tls-port " + std::to_string(kRedisPort) + "\n";
-  for (const auto& [key, value] : makeTlsFileSettings()) lines += key + " " + value + "\n";
-  lines += "tls-cluster yes\n";
-  lines += "tls-replication yes\n";
-  lines += std::string("tls-auth-clients ") +
-           (tls.require_client_certificates ? "yes" : "optional") + "\n";
-  return lines;
-}
-
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> makeTlsFileSettings() {
@@ -53,12 +38,10 @@ std::string makeRedisConf(const api::RedisCluster& cluster) {
   std::string conf;
   conf += "# redis.conf for RedisCluster " + cluster.ns + "/" + cluster.name +
           ", written by slotkeeper: edit spec.redisConfig, not this file.\n";
-  conf += "# cluster-announce-ip (the pod IP) and the password come from the command line.\n";
-  if (cluster.spec.tls) {
-    conf += makeTlsLines(*cluster.spec.tls);
-  } else {
-    conf += "port " + std::to_string(kRedisPort) + "\n";
-  }
+  conf +=
+      "# cluster-announce-ip (the pod IP), the password and the TLS settings come from the "
+      "command line.\n";
+  conf += "port " + std::to_string(kRedisPort) + "\n";
   conf += "cluster-enabled yes\n";
   // On the data volume, so a restarted pod keeps its node id (and its slots and replicas).
   conf += "cluster-config-file " + std::string(kDataDir) + "/nodes.conf\n";

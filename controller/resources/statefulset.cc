@@ -6,6 +6,7 @@
 #include "resources/config_map.h"
 #include "resources/live_config.h"
 #include "resources/metadata.h"
+#include "resources/tls_serving.h"
 
 namespace slotkeeper::resources {
 namespace {
@@ -34,15 +35,19 @@ json makeAffinity(const api::RedisCluster& cluster, int shard) {
 }
 
 // Labels and annotations: the user's, then the operator's (validation refuses clashes).
-json makePodMetadata(const api::RedisCluster& cluster, int shard) {
+json makePodMetadata(const api::RedisCluster& cluster, int shard, const TlsServing& tls) {
   json labels = cluster.spec.placement.pod_labels;
   labels.update(makeShardLabels(cluster, shard));
   json annotations = cluster.spec.placement.pod_annotations;
   annotations[std::string(kAnnotationConfigHash)] = makeRestartConfigHash(cluster);
+  // Left out on plaintext clusters, whose templates predate it.
+  if (tls.stage != TlsStage::kOff) {
+    annotations[std::string(kAnnotationTlsStage)] = std::string(tlsStageName(tls.stage));
+  }
   return {{"labels", std::move(labels)}, {"annotations", std::move(annotations)}};
 }
 
-json makeCommand(const api::RedisCluster& cluster) {
+json makeCommand(const api::RedisCluster& cluster, const TlsServing& tls) {
   json command = json::array({"redis-server", kRedisConfPath, "--cluster-announce-ip",
                               "$(" + std::string(kPodIpEnv) + ")"});
   if (cluster.spec.password_secret) {
@@ -52,6 +57,7 @@ json makeCommand(const api::RedisCluster& cluster) {
       command.push_back(password);
     }
   }
+  for (auto& arg : makeTlsArguments(tls)) command.push_back(std::move(arg));
   return command;
 }
 
@@ -73,17 +79,17 @@ json makeResources(const api::ResourceRequirements& resources) {
   return out;
 }
 
-json makeVolumeMounts(const api::RedisCluster& cluster) {
+json makeVolumeMounts(const TlsServing& tls) {
   json mounts =
       json::array({{{"name", kConfigVolume}, {"mountPath", "/etc/redis"}, {"readOnly", true}},
                    {{"name", kDataVolume}, {"mountPath", kDataDir}}});
-  if (cluster.spec.tls) {
+  if (tls.stage != TlsStage::kOff) {
     mounts.push_back({{"name", kTlsVolume}, {"mountPath", kTlsDir}, {"readOnly", true}});
   }
   return mounts;
 }
 
-json makeContainer(const api::RedisCluster& cluster) {
+json makeContainer(const api::RedisCluster& cluster, const TlsServing& tls) {
   json tcp = {{"tcpSocket", {{"port", kRedisPort}}}};
   json readiness = tcp;
   readiness["periodSeconds"] = 2;
@@ -95,7 +101,7 @@ json makeContainer(const api::RedisCluster& cluster) {
   return {
       {"name", kContainerName},
       {"image", cluster.spec.image},
-      {"command", makeCommand(cluster)},
+      {"command", makeCommand(cluster, tls)},
       {"env", makeEnv(cluster)},
       {"ports",
        json::array({{{"name", "redis"}, {"containerPort", kRedisPort}, {"protocol", "TCP"}},
@@ -103,17 +109,16 @@ json makeContainer(const api::RedisCluster& cluster) {
       {"readinessProbe", std::move(readiness)},
       {"livenessProbe", std::move(liveness)},
       {"resources", makeResources(cluster.spec.resources)},
-      {"volumeMounts", makeVolumeMounts(cluster)},
+      {"volumeMounts", makeVolumeMounts(tls)},
   };
 }
 
-json makeVolumes(const api::RedisCluster& cluster) {
+json makeVolumes(const api::RedisCluster& cluster, const TlsServing& tls) {
   json volumes =
       json::array({{{"name", kConfigVolume}, {"configMap", {{"name", configMapName(cluster)}}}}});
-  if (cluster.spec.tls) {
+  if (tls.stage != TlsStage::kOff) {
     // Mounted whole (no subPath), so a renewed certificate reaches the running pod.
-    volumes.push_back(
-        {{"name", kTlsVolume}, {"secret", {{"secretName", cluster.spec.tls->secret_name}}}});
+    volumes.push_back({{"name", kTlsVolume}, {"secret", {{"secretName", tls.secret_name}}}});
   }
   // With storage, "data" comes from the volumeClaimTemplates instead.
   if (!cluster.spec.storage) {
@@ -133,11 +138,11 @@ json makeVolumeClaimTemplate(const api::RedisCluster& cluster) {
           {"spec", std::move(spec)}};
 }
 
-json makePodTemplate(const api::RedisCluster& cluster, int shard) {
+json makePodTemplate(const api::RedisCluster& cluster, int shard, const TlsServing& tls) {
   json spec = {{"affinity", makeAffinity(cluster, shard)},
                {"terminationGracePeriodSeconds", 30},
-               {"containers", json::array({makeContainer(cluster)})},
-               {"volumes", makeVolumes(cluster)}};
+               {"containers", json::array({makeContainer(cluster, tls)})},
+               {"volumes", makeVolumes(cluster, tls)}};
   const api::PlacementSpec& placement = cluster.spec.placement;
   if (!placement.node_selector.empty()) spec["nodeSelector"] = placement.node_selector;
   if (placement.tolerations.is_array()) spec["tolerations"] = placement.tolerations;
@@ -147,19 +152,24 @@ json makePodTemplate(const api::RedisCluster& cluster, int shard) {
   if (!placement.priority_class_name.empty()) {
     spec["priorityClassName"] = placement.priority_class_name;
   }
-  return {{"metadata", makePodMetadata(cluster, shard)}, {"spec", std::move(spec)}};
+  return {{"metadata", makePodMetadata(cluster, shard, tls)}, {"spec", std::move(spec)}};
 }
 
 }  // namespace
 
 nlohmann::json makeShardStatefulSet(const api::RedisCluster& cluster, int shard) {
+  return makeShardStatefulSet(cluster, shard, finalTlsServing(cluster));
+}
+
+nlohmann::json makeShardStatefulSet(const api::RedisCluster& cluster, int shard,
+                                    const TlsServing& tls) {
   json spec = {
       {"replicas", 1 + cluster.spec.replicas_per_master},
       {"serviceName", headlessServiceName(cluster)},
       {"podManagementPolicy", "Parallel"},
       {"updateStrategy", {{"type", "OnDelete"}}},
       {"selector", {{"matchLabels", makeShardSelector(cluster, shard)}}},
-      {"template", makePodTemplate(cluster, shard)},
+      {"template", makePodTemplate(cluster, shard, tls)},
   };
   if (cluster.spec.storage) {
     spec["volumeClaimTemplates"] = json::array({makeVolumeClaimTemplate(cluster)});

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/types.h"
+#include "resources/tls_serving.h"
 
 namespace slotkeeper::resources {
 
@@ -33,6 +34,11 @@ inline constexpr std::string_view kPodIpEnv = "POD_IP";
 //    clean, claims outlive the StatefulSet) or an emptyDir;
 //  - no securityContext: the redis image runs as its own user, and the local test agent runs
 //    containers as plain processes, where runAsNonRoot and friends have no meaning.
+//  - with TLS (`tls`, see tls_serving.h): the Secret mounted at /etc/redis-tls, the ports and
+//    TLS settings on the command line, and the stage in the pod annotation kAnnotationTlsStage.
+nlohmann::json makeShardStatefulSet(const api::RedisCluster& cluster, int shard,
+                                    const TlsServing& tls);
+// The same with the cluster's final TLS serving (spec.tls or none).
 nlohmann::json makeShardStatefulSet(const api::RedisCluster& cluster, int shard);
 
 }  // namespace slotkeeper::resources

@@ -220,9 +220,9 @@ refuse_storage_addition() {
   sed -e 's/^  image: redis:7.0$/  image: redis:7.0\n  storage: {size: 1Gi}/' "${EXAMPLE_AUTH}" |
     expect_refused example-auth "storage cannot be added or removed after creation" apply -f -
 }
-refuse_tls_addition() {
-  sed -e 's/^  image: redis:7.0$/  image: redis:7.0\n  tls: {secretName: example-tls}/' "${EXAMPLE_AUTH}" |
-    expect_refused example-auth "tls cannot be added or removed after creation" apply -f -
+refuse_tls_without_secret() {
+  sed -e 's/^  image: redis:7.0$/  image: redis:7.0\n  tls: {secretName: ""}/' "${EXAMPLE_AUTH}" |
+    expect_refused example-auth "spec.tls.secretName" apply -f -
 }
 refuse_user_password_rule() {
   sed -e 's/^  image: redis:7.0$/  image: redis:7.0\n  users: [{name: app, passwordSecret: {name: app-pw}, rules: "~app:* >hunter2"}]/' \
@@ -382,7 +382,7 @@ main() {
     run_check "refused: storage size changed" refuse_storage_change
     run_check "refused: storage removed" refuse_storage_removal
     run_check "refused: storage added" refuse_storage_addition
-    run_check "refused: tls added" refuse_tls_addition
+    run_check "refused: tls with an empty secretName" refuse_tls_without_secret
     run_check "refused: user rule with a password" refuse_user_password_rule
     run_check "refused: user named default" refuse_user_default
     run_check "refused: storage size not a quantity" refuse_storage_size_word

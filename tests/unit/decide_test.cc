@@ -516,6 +516,65 @@ TEST(Decide, AScaleOutPlansTheMoveStartsTheOperationOnceAndComesBackAtOnce) {
   EXPECT_EQ(next.status.operation["slotsMoved"], 1000);
 }
 
+// A scale-out whose new shard has joined nothing yet: a topology plan is due.
+void addEmptyShard(World& w) {
+  w.snap.cluster.spec.masters = 4;
+  for (int o = 0; o <= 1; ++o) {
+    PodInfo p = pod(3, o);
+    w.snap.pods.push_back(p);
+    topology::ObservedNode fresh;
+    fresh.address = p.address();
+    fresh.reachable = true;
+    fresh.id = nodeId(3, o);
+    fresh.failure_domain = p.node_name;
+    w.snap.planner_view->nodes.push_back(fresh);
+    w.snap.live->cluster.nodes.push_back(fresh);
+  }
+  w.snap.statefulsets[3] = {{"spec", {{"replicas", 2}}}};
+}
+
+TEST(DecideTls, ThePendingBusSwitchIsMadeAloneAndHoldsTopologyChanges) {
+  World w(3, 1);
+  addEmptyShard(w);
+  w.snap.tls_change.target_bus_tls = true;
+  w.snap.tls_change.bus_switches = {w.snap.pods[0].address(), w.snap.pods[1].address()};
+  Decision d = decide(w.snap, w.options);
+  EXPECT_FALSE(d.topology.has_value()) << "nodes disagree on the bus while it switches";
+  EXPECT_TRUE(d.pod_restarts.empty());
+  EXPECT_EQ(d.tls_bus_switches, w.snap.tls_change.bus_switches);
+  EXPECT_TRUE(d.tls_bus_target);
+  EXPECT_TRUE(hasEvent(d, "SwitchingClusterBus"));
+  EXPECT_EQ(condition(d, api::kConditionProgressing).reason, "ChangingTls");
+  EXPECT_GT(d.requeue.count(), 0) << "read the switched nodes back";
+
+  w.snap.tls_change.bus_switches.clear();
+  w.snap.tls_change.bus_unknown = true;
+  d = decide(w.snap, w.options);
+  EXPECT_FALSE(d.topology.has_value()) << "a dual pod's bus unknown: wait for it";
+  EXPECT_TRUE(d.tls_bus_switches.empty());
+
+  w.snap.tls_change.bus_unknown = false;
+  d = decide(w.snap, w.options);
+  EXPECT_TRUE(d.topology.has_value()) << "with every node on one bus, slots move again";
+}
+
+TEST(DecideTls, TheTemplatesTakeTheStageOfTheChangeWithAnEvent) {
+  World w(3, 1);
+  w.snap.cluster.spec.tls = api::TlsSpec{"rc-tls", false};
+  w.snap.tls_change.in_progress = true;
+  w.snap.tls_change.serving = {resources::TlsStage::kAdding, "rc-tls", false};
+  Decision d = decide(w.snap, w.options);
+  EXPECT_TRUE(hasEvent(d, "ChangingTls"));
+  bool applied = false;
+  for (const auto& a : d.applies) {
+    if (a.object.value("kind", "") != "StatefulSet") continue;
+    applied = true;
+    EXPECT_EQ(a.object["spec"]["template"]["metadata"]["annotations"]["redis.slotkeeper.io/tls"],
+              "adding");
+  }
+  EXPECT_TRUE(applied);
+}
+
 TEST(Decide, AFinishedOperationIsClearedWithADoneEvent) {
   World w(3, 1);
   w.snap.cluster.status.operation = {

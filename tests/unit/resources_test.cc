@@ -132,21 +132,13 @@ TEST(ConfigMapBuilder, UserAppendonlyReplacesTheDefaultAndEmptyValuesAreQuoted) 
   EXPECT_TRUE(hasLine(conf, "save \"\"")) << conf;
 }
 
-TEST(ConfigMapBuilder, TlsServesOnlyTlsOnTheClientPortBusAndReplication) {
+TEST(ConfigMapBuilder, HoldsNoTlsSettingsTheyComeFromTheCommandLine) {
   api::RedisCluster c = plainCluster();
   c.spec.tls = api::TlsSpec{"demo-tls", false};
-  std::string conf = makeRedisConf(c);
-  for (const char* line :
-       {"port 0", "tls-port 6379", "tls-cert-file /etc/redis-tls/tls.crt",
-        "tls-key-file /etc/redis-tls/tls.key", "tls-ca-cert-file /etc/redis-tls/ca.crt",
-        "tls-cluster yes", "tls-replication yes", "tls-auth-clients optional"}) {
-    EXPECT_TRUE(hasLine(conf, line)) << "missing \"" << line << "\" in\n" << conf;
-  }
-  EXPECT_FALSE(hasLine(conf, "port 6379")) << "no plaintext port:\n" << conf;
-  c.spec.tls->require_client_certificates = true;
-  EXPECT_TRUE(hasLine(makeRedisConf(c), "tls-auth-clients yes"));
-  EXPECT_NE(makeRestartConfigHash(c), makeRestartConfigHash(plainCluster()))
-      << "TLS settings are read at start only";
+  const std::string conf = makeRedisConf(c);
+  EXPECT_TRUE(hasLine(conf, "port 6379")) << conf;
+  EXPECT_EQ(conf.find("tls-"), std::string::npos) << conf;
+  EXPECT_EQ(conf, makeRedisConf(plainCluster())) << "pods of every TLS stage share one redis.conf";
 }
 
 TEST(ConfigMapBuilder, HashIsStableAndFollowsTheContent) {
@@ -260,6 +252,74 @@ TEST(StatefulSetBuilder, TlsMountsTheWholeSecretSoRenewalsReachThePod) {
   EXPECT_EQ(
       findByName(redisContainer(makeShardStatefulSet(plainCluster(), 0))["volumeMounts"], "tls"),
       nullptr);
+}
+
+// The value after `flag` on the redis command line; empty when the flag is absent.
+std::string argument(const json& container, const std::string& flag) {
+  const json& command = container["command"];
+  for (size_t i = 0; i + 1 < command.size(); ++i) {
+    if (command[i] == flag) return command[i + 1].get<std::string>();
+  }
+  return {};
+}
+
+std::string tlsStageOf(const json& sts) {
+  return sts["spec"]["template"]["metadata"]["annotations"].value("redis.slotkeeper.io/tls", "");
+}
+
+TEST(StatefulSetBuilder, TlsOnlyServesTlsOnTheClientPortBusAndReplication) {
+  api::RedisCluster c = plainCluster();
+  c.spec.tls = api::TlsSpec{"demo-tls", false};
+  const json sts = makeShardStatefulSet(c, 0);
+  const json container = redisContainer(sts);
+  EXPECT_EQ(argument(container, "--port"), "0") << "no plaintext port";
+  EXPECT_EQ(argument(container, "--tls-port"), "6379");
+  EXPECT_EQ(argument(container, "--tls-cert-file"), "/etc/redis-tls/tls.crt");
+  EXPECT_EQ(argument(container, "--tls-key-file"), "/etc/redis-tls/tls.key");
+  EXPECT_EQ(argument(container, "--tls-ca-cert-file"), "/etc/redis-tls/ca.crt");
+  EXPECT_EQ(argument(container, "--tls-cluster"), "yes");
+  EXPECT_EQ(argument(container, "--tls-replication"), "yes");
+  EXPECT_EQ(argument(container, "--tls-auth-clients"), "optional");
+  EXPECT_EQ(argument(container, "--cluster-port"), "") << "the bus follows the TLS port, 16379";
+  EXPECT_EQ(tlsStageOf(sts), "on");
+  c.spec.tls->require_client_certificates = true;
+  EXPECT_EQ(argument(redisContainer(makeShardStatefulSet(c, 0)), "--tls-auth-clients"), "yes");
+
+  const json plain = makeShardStatefulSet(plainCluster(), 0);
+  EXPECT_EQ(argument(redisContainer(plain), "--tls-port"), "");
+  EXPECT_FALSE(
+      plain["spec"]["template"]["metadata"]["annotations"].contains("redis.slotkeeper.io/tls"))
+      << "plaintext templates stay as they were before TLS stages existed";
+}
+
+TEST(StatefulSetBuilder, DualStagesServeBothProtocolsAndStartOnTheOldBus) {
+  api::RedisCluster c = plainCluster();
+  c.spec.tls = api::TlsSpec{"demo-tls", true};
+  const json adding = makeShardStatefulSet(c, 0, {TlsStage::kAdding, "demo-tls", true});
+  const json container = redisContainer(adding);
+  EXPECT_EQ(argument(container, "--port"), "6379");
+  EXPECT_EQ(argument(container, "--tls-port"), "6380");
+  EXPECT_EQ(argument(container, "--tls-cluster"), "no");
+  EXPECT_EQ(argument(container, "--tls-replication"), "no");
+  EXPECT_EQ(argument(container, "--cluster-port"), "16379") << "the bus port must not move";
+  EXPECT_EQ(argument(container, "--tls-auth-clients"), "optional")
+      << "clients still on plaintext present no certificate";
+  EXPECT_EQ(tlsStageOf(adding), "adding");
+  EXPECT_NE(findByName(adding["spec"]["template"]["spec"]["volumes"], "tls"), nullptr);
+
+  const json removing =
+      makeShardStatefulSet(plainCluster(), 0, {TlsStage::kRemoving, "old", false});
+  const json removing_container = redisContainer(removing);
+  EXPECT_EQ(argument(removing_container, "--port"), "6380");
+  EXPECT_EQ(argument(removing_container, "--tls-port"), "6379");
+  EXPECT_EQ(argument(removing_container, "--tls-cluster"), "yes");
+  EXPECT_EQ(argument(removing_container, "--cluster-port"), "16379");
+  EXPECT_EQ((*findByName(removing["spec"]["template"]["spec"]["volumes"], "tls"))["secret"],
+            json({{"secretName", "old"}}))
+      << "the Secret the pods still mount, though spec.tls is gone";
+  EXPECT_EQ(tlsStageOf(removing), "removing");
+  EXPECT_NE(adding["spec"]["template"], makeShardStatefulSet(c, 0)["spec"]["template"])
+      << "each stage is a new template, so pods roll onto it";
 }
 
 TEST(StatefulSetBuilder, ContainerWithPassword) {
