@@ -105,7 +105,12 @@ std::vector<std::string> slotOwnersFrom(const std::vector<ClusterNodeEntry>& ent
 
 Result<topology::ObservedCluster> observeCluster(
     redis::NodeConnector& connector, const std::vector<std::string>& addresses,
-    const std::map<std::string, std::string>& failure_domains) {
+    const std::map<std::string, std::string>& failure_domains,
+    const std::map<std::string, std::string>& aliases) {
+  auto reachedAt = [&](const ClusterNodeEntry& e) {
+    auto it = aliases.find(e.address());
+    return it == aliases.end() ? e.address() : it->second;
+  };
   topology::ObservedCluster cluster;
   std::deque<std::string> pending(addresses.begin(), addresses.end());
   std::set<std::string> seen;
@@ -134,7 +139,7 @@ Result<topology::ObservedCluster> observeCluster(
       if (e.myself || e.handshake || e.noaddr || e.ip.empty()) continue;
       if (e.fail) failed_ids.insert(e.id);
       peer_views[e.id].push_back(e);
-      pending.push_back(e.address());
+      pending.push_back(reachedAt(e));
     }
     cluster.nodes.push_back(std::move(node));
   }
@@ -144,7 +149,7 @@ Result<topology::ObservedCluster> observeCluster(
       for (const auto& [id, entries] : peer_views) {
         std::vector<ClusterNodeEntry> here;
         for (const auto& e : entries) {
-          if (e.address() == node.address) here.push_back(e);
+          if (reachedAt(e) == node.address) here.push_back(e);
         }
         if (!here.empty()) fillFromPeerViews(here, &node);
       }

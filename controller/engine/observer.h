@@ -19,10 +19,13 @@ namespace slotkeeper::engine {
 // Reachable masters with keys are asked how many they hold in each slot no node claims (only when
 // there is such a slot); a failed count is an error, since assigning those slots blind could
 // strand the keys.
-// `failure_domains` maps an address to its failure domain (may be empty).
+// `failure_domains` maps an address to its failure domain (may be empty). `aliases` maps another
+// address peers may list a node at to the one it is reached at (a node serving two ports, whose
+// peers have not all heard which one it announces now).
 Result<topology::ObservedCluster> observeCluster(
     redis::NodeConnector& connector, const std::vector<std::string>& addresses,
-    const std::map<std::string, std::string>& failure_domains = {});
+    const std::map<std::string, std::string>& failure_domains = {},
+    const std::map<std::string, std::string>& aliases = {});
 
 // The owner id of every slot according to one node's CLUSTER NODES ("" = unassigned).
 std::vector<std::string> slotOwnersFrom(const std::vector<redis::ClusterNodeEntry>& entries);

@@ -60,19 +60,15 @@ Status switchTlsBus(RedisPort& redis, const kube::ReconcileContext& context,
   if (decision.tls_bus_switches.empty()) return Status::ok();
   const auto& cluster = snapshot.cluster;
   auto connector = redis.connector(connectOptionsFor(snapshot, snapshot_options));
-  const std::string value = decision.tls_bus_target ? "yes" : "no";
-  // Replication first: a replica whose master announces its other port reconnects at once.
-  const std::vector<std::pair<std::string, std::string>> settings = {{"tls-replication", value},
-                                                                     {"tls-cluster", value}};
-  for (const auto& address : decision.tls_bus_switches) {
+  for (const auto& update : decision.tls_bus_switches) {
     if (!context.mayWriteFor(options.write_margin)) {
       return unavailable("not holding the Lease with time to spare; cluster bus not switched");
     }
-    auto client = connector->connect(address);
-    Status set = client.isOk() ? (*client)->configSetAll(settings) : client.status();
+    auto client = connector->connect(update.address);
+    Status set = client.isOk() ? (*client)->configSetAll(update.settings) : client.status();
     log::info("cluster bus switch", {{"cluster", cluster.ns + "/" + cluster.name},
-                                     {"node", address},
-                                     {"tls", value},
+                                     {"node", update.address},
+                                     {"tls-cluster", update.settings[1].second},
                                      {"result", set.isOk() ? "ok" : set.toString()}});
   }
   return Status::ok();

@@ -320,26 +320,71 @@ void reportTlsStage(const Snapshot& s, Decision& d) {
   }
 }
 
-// The live switch of the dual pods' cluster bus and replication, once no pod pins the old
-// protocol. Returns whether the pass waits for it: until every node runs the same bus protocol,
-// their views and announced ports disagree, so nothing else proceeds.
-bool decideTlsBusSwitch(const Snapshot& s, Conditions& conditions, Decision& d,
+// A dual pod whose new port some node has not heard of yet (gossip carries it within a second
+// or so), named with that node; empty when every view agrees with the pods' ports.
+std::string staleAnnouncement(const Snapshot& s) {
+  if (!s.tls_change.in_progress || !s.live.has_value()) return {};
+  std::map<std::string, int> port_of;  // by ip
+  for (const auto& p : s.pods) {
+    if (!p.ip.empty()) port_of[p.ip] = p.port;
+  }
+  for (const auto& [viewer, entries] : s.live->views) {
+    for (const auto& e : entries) {
+      if (e.handshake || e.noaddr) continue;
+      auto it = port_of.find(e.ip);
+      if (it != port_of.end() && it->second != e.port)
+        return viewer + " still lists " + e.address();
+    }
+  }
+  return {};
+}
+
+// CONFIG SETs switching the bus of the dual pods not on the target yet, with an Event.
+std::string switchBus(const Snapshot& s, Decision& d) {
+  const TlsChange& change = s.tls_change;
+  for (const auto& target : change.bus_switches) {
+    d.tls_bus_switches.push_back(
+        {target.address, resources::makeBusSwitchSettings(target.stage, change.target_bus_tls),
+         ""});
+  }
+  const std::string message = "switching the cluster bus and replication of " +
+                              std::to_string(change.bus_switches.size()) + " node(s) to " +
+                              (change.target_bus_tls ? "TLS" : "plaintext");
+  d.events.push_back({kube::EventType::kNormal, "SwitchingClusterBus",
+                      "Every pod serves both plaintext and TLS: " + message});
+  return message;
+}
+
+// A bus switch that is partly done (or undone by a dual pod that restarted on its old bus), or
+// nodes that have not heard the switched pods' ports yet. Returns whether the pass waits for it:
+// until every node runs the same bus and lists the same ports, their views disagree, so nothing
+// else proceeds.
+bool finishTlsBusSwitch(const Snapshot& s, Conditions& conditions, Decision& d,
                         const DecideOptions& options) {
   const TlsChange& change = s.tls_change;
-  if (!change.switchPending()) return false;
-  const std::string protocol = change.target_bus_tls ? "TLS" : "plaintext";
+  const std::string stale = staleAnnouncement(s);
+  if (!change.partial && stale.empty()) return false;
   std::string message;
-  if (!change.bus_switches.empty()) {
-    d.tls_bus_switches = change.bus_switches;
-    d.tls_bus_target = change.target_bus_tls;
-    message = "switching the cluster bus and replication of " +
-              std::to_string(change.bus_switches.size()) + " node(s) to " + protocol;
-    d.events.push_back({kube::EventType::kNormal, "SwitchingClusterBus",
-                        "Every pod serves both plaintext and TLS: " + message});
-  } else {
+  if (change.partial && !change.bus_switches.empty()) {
+    message = switchBus(s, d);
+  } else if (change.partial) {
     message = "reading the cluster bus protocol of the pods serving both plaintext and TLS";
+  } else {
+    message = "waiting for the nodes to hear each other's new ports: " + stale;
   }
   conditions.set(api::kConditionProgressing, api::ConditionStatus::kTrue, "ChangingTls", message);
+  d.requeue = options.converge_poll_interval;
+  return true;
+}
+
+// Starts the bus switch once every pod serves both protocols, from a cluster at rest: every pod
+// a member (a node met after the switch would be met at its second port, whose bus port Redis
+// would get wrong) and no slot moving. Returns whether it did.
+bool startTlsBusSwitch(const Snapshot& s, Conditions& conditions, Decision& d,
+                       const DecideOptions& options) {
+  if (s.tls_change.bus_switches.empty()) return false;
+  conditions.set(api::kConditionProgressing, api::ConditionStatus::kTrue, "ChangingTls",
+                 switchBus(s, d));
   d.requeue = options.converge_poll_interval;
   return true;
 }
@@ -684,7 +729,7 @@ Decision decideCluster(const Snapshot& s, const DecideOptions& options) {
 
   if (!blind) decideLiveConfig(s, d);
   reportTlsStage(s, d);
-  if (decideTlsBusSwitch(s, conditions, d, options)) {
+  if (finishTlsBusSwitch(s, conditions, d, options)) {
     decideStatefulSets(s, shape.statefulset_replicas, d);
     return d;
   }
@@ -787,7 +832,8 @@ Decision decideCluster(const Snapshot& s, const DecideOptions& options) {
   const bool removing = !d.deletions.empty() || !removal.cleanup.statefulset_replicas.empty();
   if (removing) {
     d.requeue = options.next_slice;  // confirm the removal from the next snapshot
-  } else if (satisfied && removal.blocking.empty()) {
+  } else if (satisfied && removal.blocking.empty() &&
+             !startTlsBusSwitch(s, conditions, d, options)) {
     decideRollout(s, drift, conditions, d, options);
   }
   return d;

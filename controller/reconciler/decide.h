@@ -82,9 +82,8 @@ struct Decision {
   // Nodes ("ip:port") serving another certificate than the TLS Secret's: told to read their
   // certificate files again.
   std::vector<std::string> certificate_reloads;
-  // Dual pods ("ip:port") to switch to tls_bus_target (tls-replication and tls-cluster).
-  std::vector<std::string> tls_bus_switches;
-  bool tls_bus_target = false;
+  // Dual pods switched to another cluster bus protocol (tls-cluster and what goes with it).
+  std::vector<LiveConfigUpdate> tls_bus_switches;
   std::vector<UserUpdate> user_updates;
   // Users whose password rotation began (a time) or ended (nullopt) this pass.
   std::map<std::string, std::optional<std::chrono::system_clock::time_point>> user_rotation_marks;

@@ -442,7 +442,8 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
   auto real = redis.connector(connectOptionsFor(snap, options));
   engine::ReadOnceConnector once(*real);
   LiveObservation live;
-  ASSIGN_OR_RETURN(live.cluster, engine::observeCluster(once, addresses, domains));
+  const auto aliases = otherPortAliases(snap.pods);
+  ASSIGN_OR_RETURN(live.cluster, engine::observeCluster(once, addresses, domains, aliases));
   std::vector<std::string> user_names;
   for (const auto& user : snap.users) user_names.push_back(user.name);
   const bool list_users = !snap.users.empty() || !memory.users_applied.empty();
@@ -465,7 +466,7 @@ Result<std::optional<Snapshot>> takeSnapshot(KubePort& kube, RedisPort& redis,
       seeds.push_back(n.address);
       if (!n.failure_domain.empty()) desired_domains[n.address] = n.failure_domain;
     }
-    ASSIGN_OR_RETURN(auto view, engine::observeCluster(once, seeds, desired_domains));
+    ASSIGN_OR_RETURN(auto view, engine::observeCluster(once, seeds, desired_domains, aliases));
     snap.planner_view = std::move(view);
   }
   snap.redis_connections = once.connectionsOpened();

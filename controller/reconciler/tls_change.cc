@@ -57,12 +57,8 @@ TlsChange planTlsChange(const api::RedisCluster& cluster, const std::vector<PodI
   change.target_bus_tls = any_on || (!any_off && want_tls);
   change.bus_tls = any_on || (!any_off && dualBus(pods, live_bus_tls, change.target_bus_tls));
   change.secret_name = tlsSecretName(cluster, pods);
-  if (want_tls) {
-    change.serving = resources::finalTlsServing(cluster);
-    if (any_off) change.serving.stage = TlsStage::kAdding;
-  } else if (any_on) {
-    change.serving = {TlsStage::kRemoving, change.secret_name, false};
-  }
+  // Some node runs the target bus already: a single-protocol pod, or a switched dual pod.
+  bool on_target = change.target_bus_tls ? any_on : any_off;
   const TlsStage final_stage = want_tls ? TlsStage::kOn : TlsStage::kOff;
   for (const auto& p : pods) {
     if (p.tls_stage != final_stage) change.in_progress = true;
@@ -73,8 +69,21 @@ TlsChange planTlsChange(const api::RedisCluster& cluster, const std::vector<PodI
     } else if (it->second != change.target_bus_tls) {
       PodInfo at = p;
       at.port = resources::portServing(p.tls_stage, change.bus_tls);
-      change.bus_switches.push_back(at.address());
+      change.bus_switches.push_back({at.address(), p.tls_stage});
+    } else {
+      on_target = true;
     }
+  }
+  change.partial = on_target && change.switchPending();
+  // The final template only once the bus has switched: a pod started from it runs the new bus.
+  const bool old_protocol_left = want_tls ? any_off : any_on;
+  if (!old_protocol_left && !change.switchPending()) {
+    change.serving = resources::finalTlsServing(cluster);
+  } else if (want_tls) {
+    change.serving = resources::finalTlsServing(cluster);
+    change.serving.stage = TlsStage::kAdding;
+  } else {
+    change.serving = {TlsStage::kRemoving, change.secret_name, false};
   }
   return change;
 }
@@ -86,6 +95,17 @@ void assignPorts(bool bus_tls, std::vector<PodInfo>* pods) {
     // left at its own port: it cannot be reached either way.
     p.port = port != 0 ? port : resources::kRedisPort;
   }
+}
+
+std::map<std::string, std::string> otherPortAliases(const std::vector<PodInfo>& pods) {
+  std::map<std::string, std::string> aliases;
+  for (const auto& p : pods) {
+    if (!isDual(p.tls_stage) || p.ip.empty()) continue;
+    const int other =
+        p.port == resources::kRedisPort ? resources::kSecondPort : resources::kRedisPort;
+    aliases[p.ip + ":" + std::to_string(other)] = p.address();
+  }
+  return aliases;
 }
 
 }  // namespace slotkeeper::reconciler

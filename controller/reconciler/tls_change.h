@@ -1,14 +1,15 @@
 // Switching a running cluster between plaintext and TLS without taking it down. Pure.
 //
 // The pods first roll onto a dual stage that serves both protocols (the client port keeps its
-// protocol, port 6380 serves the other). Once no pod is left in the old single-protocol stage,
-// the operator switches the dual pods' cluster bus and replication (tls-cluster,
-// tls-replication) live, all within one pass, and then rolls them onto the final stage. Every
+// protocol, port 6380 serves the other). Once no pod is left in the old single-protocol stage
+// and the cluster is at rest, the operator switches the dual pods' cluster bus and replication
+// (tls-cluster, tls-replication) live, all within one pass, and only then gives the templates
+// the final stage and rolls the pods onto it. Every
 // step is read back from the pods (their template's stage) and the nodes (their live
 // tls-cluster), so an operator restarted half way picks up where the change stands.
 //
-// While a switch is pending the nodes disagree on the bus protocol and on the ports they
-// announce, so no topology change or rolling restart proceeds until it is done.
+// While a switch is partly done the nodes disagree on the bus protocol and on the ports they
+// announce, so no topology change or rolling restart proceeds until it is complete.
 #pragma once
 
 #include <map>
@@ -32,10 +33,19 @@ struct TlsChange {
   // The Secret with the TLS material the pods mount: spec.tls's, or while TLS is being removed,
   // the one the pods still mount. Empty when no pod needs one.
   std::string secret_name;
-  // Dual pods whose live bus is not target_bus_tls yet (addresses; told to switch), and whether
-  // some dual pod's bus could not be read (the switch waits for it).
-  std::vector<std::string> bus_switches;
+  // Dual pods whose live bus is not target_bus_tls yet (told to switch), and whether some dual
+  // pod's bus could not be read (the switch waits for it).
+  struct BusSwitch {
+    std::string address;
+    resources::TlsStage stage = resources::TlsStage::kAdding;
+    bool operator==(const BusSwitch&) const = default;
+  };
+  std::vector<BusSwitch> bus_switches;
   bool bus_unknown = false;
+  // Some nodes run the target bus and some dual pod does not (or may not): the bus is split, and
+  // the switch must be completed before anything else. A switch that has not begun waits for
+  // the cluster to be at rest instead (every pod a member, no slot moving).
+  bool partial = false;
   // Some pod runs another stage than the final one.
   bool in_progress = false;
 
@@ -56,5 +66,9 @@ TlsChange planTlsChange(const api::RedisCluster& cluster, const std::vector<PodI
 
 // Gives each pod the port that serves `bus_tls`'s protocol, before the pods' addresses are used.
 void assignPorts(bool bus_tls, std::vector<PodInfo>* pods);
+
+// The other port of each dual pod mapped to its address: peers that have not heard of a switch
+// yet list the pod there (for the observer).
+std::map<std::string, std::string> otherPortAliases(const std::vector<PodInfo>& pods);
 
 }  // namespace slotkeeper::reconciler

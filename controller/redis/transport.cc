@@ -48,6 +48,13 @@ std::string noReply(const TransportTimeouts& timeouts) {
   return std::string(kNoReplyWithin) + std::to_string(timeouts.io.count()) + " ms";
 }
 
+// SO_RCVTIMEO/SO_SNDTIMEO; 0 is none.
+void setIoTimeout(int fd, std::chrono::milliseconds timeout) {
+  const timeval tv = toTimeval(timeout);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 // A connected TCP socket with the I/O timeout set (SO_RCVTIMEO/SO_SNDTIMEO), or why not.
 Result<std::unique_ptr<Socket>> connectTcp(const std::string& host, int port,
                                            const TransportTimeouts& timeouts) {
@@ -82,11 +89,7 @@ Result<std::unique_ptr<Socket>> connectTcp(const std::string& host, int port,
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (timeouts.io.count() > 0) {
-    const timeval tv = toTimeval(timeouts.io);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  }
+  setIoTimeout(fd, timeouts.io);
   return socket;
 }
 
@@ -339,7 +342,13 @@ Result<std::unique_ptr<Transport>> openTlsTransport(const std::string& host, int
     return internalError(where(host, port) + ": TLS: " + sslErrors("cannot set up"));
   }
   RETURN_IF_ERROR(expectName(ssl.get(), host, tls));
-  if (SSL_connect(ssl.get()) != 1) {
+  // The handshake is part of connecting: a plaintext server never answers the client hello,
+  // and must not hold the caller for a command's timeout.
+  const TransportTimeouts handshake{timeouts.connect, timeouts.connect};
+  setIoTimeout(socket->fd(), handshake.io);
+  const int connected = SSL_connect(ssl.get());
+  setIoTimeout(socket->fd(), timeouts.io);
+  if (connected != 1) {
     const long verdict = SSL_get_verify_result(ssl.get());
     if (verdict != X509_V_OK) {
       ERR_clear_error();
@@ -350,7 +359,7 @@ Result<std::unique_ptr<Transport>> openTlsTransport(const std::string& host, int
     }
     const int saved_errno = errno;
     if (isTimeout(saved_errno)) {
-      return unavailable(where(host, port) + ": TLS handshake: " + noReply(timeouts));
+      return unavailable(where(host, port) + ": TLS handshake: " + noReply(handshake));
     }
     return unavailable(where(host, port) + ": TLS handshake: " +
                        sslErrors(saved_errno != 0 ? std::strerror(saved_errno)

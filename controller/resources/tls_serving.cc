@@ -65,4 +65,13 @@ std::vector<std::string> makeTlsArguments(const TlsServing& tls) {
   return args;
 }
 
+std::vector<std::pair<std::string, std::string>> makeBusSwitchSettings(TlsStage stage, bool tls) {
+  const std::string value = tls ? "yes" : "no";
+  // Replication first: a replica whose master announces its other port reconnects at once.
+  return {{"tls-replication", value},
+          {"tls-cluster", value},
+          {"cluster-announce-tls-port", std::to_string(portServing(stage, true))},
+          {"cluster-announce-port", std::to_string(portServing(stage, false))}};
+}
+
 }  // namespace slotkeeper::resources

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "api/types.h"
@@ -47,5 +48,11 @@ int portServing(TlsStage stage, bool tls);
 // stages fix the bus port (cluster-port), which would otherwise follow whichever port the bus
 // protocol uses once tls-cluster is switched.
 std::vector<std::string> makeTlsArguments(const TlsServing& tls);
+
+// The CONFIG SET that switches a dual pod's cluster bus and replication to TLS (`tls`) or
+// plaintext. The ports it announces are set too, though they equal its own: Redis 7.0 does not
+// recompute the port a node gives for itself (in CLUSTER SLOTS, say) when tls-cluster changes,
+// and would keep sending clients of the new protocol to the old one's port.
+std::vector<std::pair<std::string, std::string>> makeBusSwitchSettings(TlsStage stage, bool tls);
 
 }  // namespace slotkeeper::resources

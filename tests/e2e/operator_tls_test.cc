@@ -1,6 +1,7 @@
 // spec.tls end to end: a cluster that speaks only TLS (clients, cluster bus, replication) is
 // created, scaled out and given replicas under a go-redis load over TLS, and takes a renewed
-// certificate from its Secret without a pod restart. Every read of the nodes here goes over TLS
+// certificate from its Secret without a pod restart; and TLS is added to a running plaintext
+// cluster and removed again under load. Every read of the nodes here goes over TLS
 // and verifies the certificate against the Secret's CA.
 #include <gtest/gtest.h>
 
@@ -360,6 +361,206 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
 
   CommandResult check = runShell("REDISCLI_AUTH=default-pw redis-cli --tls --cacert " +
                                  ca.file("ca.crt") + " --cluster check " + seeds[0]);
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_EQ(check.output.find("[ERR]"), std::string::npos) << check.output;
+}
+
+// Pod name -> its template's TLS stage ("off" without one), for the pods that are Ready.
+std::map<std::string, std::string> readyPodStages(OperatorEnv& env) {
+  std::map<std::string, std::string> out;
+  auto pods = env.getJson(std::string("pods -l redis.slotkeeper.io/cluster=") + kCluster);
+  if (!pods.isOk()) return out;
+  for (const auto& p : (*pods)["items"]) {
+    bool ready = false;
+    for (const auto& c : p["status"].value("conditions", nlohmann::json::array())) {
+      ready = ready || (c.value("type", "") == "Ready" && c.value("status", "") == "True");
+    }
+    if (!ready || p["metadata"].contains("deletionTimestamp")) continue;
+    out[p["metadata"].value("name", "")] = p["metadata"]
+                                               .value("annotations", nlohmann::json::object())
+                                               .value("redis.slotkeeper.io/tls", "off");
+  }
+  return out;
+}
+
+// Every one of `pods` pods is Ready in `stage` and the cluster is Ready.
+bool settledIn(OperatorEnv& env, const std::string& stage, size_t pods) {
+  const auto stages = readyPodStages(env);
+  if (stages.size() != pods) return false;
+  for (const auto& [pod, s] : stages) {
+    if (s != stage) return false;
+  }
+  return env.clusterReady(kCluster);
+}
+
+redis::ConnectOptions plainOptions() {
+  redis::ConnectOptions o;
+  o.connect_timeout = 1000ms;
+  o.command_timeout = 3000ms;
+  o.password = kDefaultPassword;
+  return o;
+}
+
+// Some pod's live cluster bus is `tls` ("yes"/"no"), read over plaintext on `port`.
+bool someBusIs(OperatorEnv& env, int port, const std::string& tls) {
+  for (const auto& [pod, ip] : env.podIps(kCluster)) {
+    auto client =
+        redis::HiredisNodeClient::connect(ip + ":" + std::to_string(port), plainOptions());
+    if (!client.isOk()) continue;
+    auto value = (*client)->configGet("tls-cluster");
+    if (value.isOk() && *value == tls) return true;
+  }
+  return false;
+}
+
+// Every reachable pod lists every pod at the port serving TLS (`tls`) or plaintext by its
+// stage, read over that protocol: clients of it are sent to the right ports, the pod's own
+// entry included.
+bool viewsAgree(OperatorEnv& env, const redis::ConnectOptions& options, bool tls) {
+  std::map<std::string, int> port_of;  // by ip
+  const auto ips = env.podIps(kCluster);
+  for (const auto& [pod, stage] : readyPodStages(env)) {
+    const bool second = tls ? stage == "adding" : stage == "removing";
+    if (ips.count(pod)) port_of[ips.at(pod)] = second ? 6380 : 6379;
+  }
+  int read = 0;
+  for (const auto& [ip, port] : port_of) {
+    auto client = redis::ReaderNodeClient::connect(ip + ":" + std::to_string(port), options);
+    auto nodes = client.isOk() ? (*client)->clusterNodes()
+                               : Result<std::vector<redis::ClusterNodeEntry>>(client.status());
+    if (!nodes.isOk()) continue;
+    ++read;
+    for (const auto& e : *nodes) {
+      auto it = port_of.find(e.ip);
+      if (it != port_of.end() && it->second != e.port) return false;
+    }
+  }
+  return read > 0;
+}
+
+// The keys held by the masters, read with `options` at each pod's `port`.
+int64_t keysOnMasters(OperatorEnv& env, const redis::ConnectOptions& options, int port) {
+  int64_t keys = 0;
+  for (const auto& [pod, ip] : env.podIps(kCluster)) {
+    auto client = redis::ReaderNodeClient::connect(ip + ":" + std::to_string(port), options);
+    if (!client.isOk()) return -1;
+    auto role = (*client)->infoReplication();
+    auto size = (*client)->dbSize();
+    if (!role.isOk() || !size.isOk()) return -1;
+    if (role->role == "master") keys += *size;
+  }
+  return keys;
+}
+
+std::vector<std::string> seedsAt(OperatorEnv& env, int port) {
+  std::vector<std::string> seeds;
+  for (const auto& [pod, ip] : env.podIps(kCluster))
+    seeds.push_back(ip + ":" + std::to_string(port));
+  return seeds;
+}
+
+// Runs a load in its own directory of the work dir.
+Status startLoad(OperatorEnv& env, LoadGenerator& load, const std::string& name,
+                 const std::vector<std::string>& seeds, std::vector<std::string> args) {
+  const std::string dir = env.workDir() + "/" + name;
+  (void)runShell("mkdir -p " + dir);
+  args.insert(args.end(), {"--prefix", name, "--password", kDefaultPassword});
+  RETURN_IF_ERROR(load.start(seeds, dir, args));
+  return load.waitForWrites(500, 60s);
+}
+
+// TLS is added to a running plaintext cluster and removed again, each a rolling change under
+// load: clients on the old protocol are served until every pod serves both and the bus has
+// switched; clients on the new protocol, from then on. No key is lost on the way.
+TEST(OperatorTls, TlsIsAddedToARunningClusterAndRemovedAgainWithoutLosingAKey) {
+  SK_REQUIRE_CONTROL_PLANE();
+  OperatorEnv env;
+  Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
+  CertificateAuthority ca(env.workDir(), env.ns());
+  ca.issue("v1");
+  ASSERT_EQ(ca.error(), "");
+  ASSERT_TRUE(writeSecret(env, ca, "v1").isOk());
+  ASSERT_EQ(
+      env.kubectl("create secret generic tls-auth --from-literal=password=default-pw").exit_code,
+      0);
+  ASSERT_EQ(env.apply("apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\n"
+                      "metadata:\n  name: tls\nspec:\n  masters: 3\n  replicasPerMaster: 1\n"
+                      "  passwordSecret:\n    name: tls-auth\n"
+                      "  updateStrategy:\n    maxUnavailableShards: 3\n")
+                .exit_code,
+            0);
+  ASSERT_TRUE(env.waitFor([&] { return settledIn(env, "off", 6); }, 240s)) << env.operatorLog();
+  const std::vector<std::string> tls_args = {"--tls-ca", ca.file("ca.crt"), "--tls-server-name",
+                                             ca.serverName()};
+  int64_t written = 0;  // distinct keys the finished loads verified
+  auto finishLoad = [&](LoadGenerator& load, const char* what) {
+    auto summary = load.finish();
+    ASSERT_TRUE(summary.isOk()) << summary.status().toString();
+    std::printf("%s: %s\n", what, summary->dump().c_str());
+    EXPECT_EQ(loadProblems(*summary, 500), "") << what;
+    written += summary->value("verify_keys", int64_t{0});
+  };
+
+  // Adding TLS: plaintext clients are served through the roll onto the dual stage and the bus
+  // switch.
+  LoadGenerator plain_before;
+  Status flowing = startLoad(env, plain_before, "plain1", seedsAt(env, 6379), {});
+  ASSERT_TRUE(flowing.isOk()) << flowing.toString();
+  ASSERT_EQ(env.kubectl("patch rediscluster tls --type merge -p "
+                        "'{\"spec\":{\"tls\":{\"secretName\":\"tls-certs\"}}}'")
+                .exit_code,
+            0);
+  ASSERT_TRUE(env.waitFor([&] { return someBusIs(env, 6379, "yes"); }, 300s))
+      << env.kubectl("get pods -o wide").output << env.operatorLog();
+  finishLoad(plain_before, "plaintext load while TLS was added");
+  ASSERT_TRUE(env.waitFor([&] { return viewsAgree(env, tlsOptions(ca), true); }, 60s))
+      << env.operatorLog();
+  // From the switch on, TLS clients are served: on 6380 of the dual pods, by the redirects.
+  LoadGenerator tls_after;
+  flowing = startLoad(env, tls_after, "tls2", seedsAt(env, 6380), tls_args);
+  ASSERT_TRUE(flowing.isOk()) << flowing.toString();
+  ASSERT_TRUE(env.waitFor([&] { return settledIn(env, "on", 6); }, 300s)) << env.operatorLog();
+  finishLoad(tls_after, "TLS load while the pods rolled onto TLS only");
+  for (const auto& [pod, ip] : env.podIps(kCluster)) {
+    for (int port : {6379, 6380}) {
+      auto client =
+          redis::HiredisNodeClient::connect(ip + ":" + std::to_string(port), plainOptions());
+      EXPECT_FALSE(client.isOk() && (*client)->ping().isOk()) << pod << ":" << port;
+    }
+  }
+  expectShape(env, ca, 3, 1);
+  EXPECT_EQ(keysOnMasters(env, tlsOptions(ca), 6379), written);
+  const std::string events = env.kubectl("get events -o custom-columns=R:.reason").output;
+  EXPECT_NE(events.find("ChangingTls"), std::string::npos) << events;
+  EXPECT_NE(events.find("SwitchingClusterBus"), std::string::npos) << events;
+
+  // Removing TLS: the same in reverse, with the Secret kept until no pod mounts it.
+  LoadGenerator tls_before;
+  flowing = startLoad(env, tls_before, "tls3", seedsAt(env, 6379), tls_args);
+  ASSERT_TRUE(flowing.isOk()) << flowing.toString();
+  ASSERT_EQ(env.kubectl("patch rediscluster tls --type json -p "
+                        "'[{\"op\":\"remove\",\"path\":\"/spec/tls\"}]'")
+                .exit_code,
+            0);
+  ASSERT_TRUE(env.waitFor([&] { return someBusIs(env, 6380, "no"); }, 300s))
+      << env.kubectl("get pods -o wide").output << env.operatorLog();
+  finishLoad(tls_before, "TLS load while TLS was removed");
+  ASSERT_TRUE(env.waitFor([&] { return viewsAgree(env, plainOptions(), false); }, 60s))
+      << env.operatorLog();
+  LoadGenerator plain_after;
+  flowing = startLoad(env, plain_after, "plain4", seedsAt(env, 6380), {});
+  ASSERT_TRUE(flowing.isOk()) << flowing.toString();
+  ASSERT_TRUE(env.waitFor([&] { return settledIn(env, "off", 6); }, 300s)) << env.operatorLog();
+  finishLoad(plain_after, "plaintext load while the pods rolled onto plaintext only");
+  redis::ConnectOptions tls_only = tlsOptions(ca);
+  tls_only.connect_timeout = 1000ms;
+  for (const auto& [pod, ip] : env.podIps(kCluster)) {
+    EXPECT_FALSE(redis::ReaderNodeClient::connect(ip + ":6379", tls_only).isOk()) << pod;
+  }
+  EXPECT_EQ(keysOnMasters(env, plainOptions(), 6379), written);
+  CommandResult check =
+      runShell("REDISCLI_AUTH=default-pw redis-cli --cluster check " + seedsAt(env, 6379)[0]);
   EXPECT_EQ(check.exit_code, 0) << check.output;
   EXPECT_EQ(check.output.find("[ERR]"), std::string::npos) << check.output;
 }

@@ -533,19 +533,46 @@ void addEmptyShard(World& w) {
   w.snap.statefulsets[3] = {{"spec", {{"replicas", 2}}}};
 }
 
-TEST(DecideTls, ThePendingBusSwitchIsMadeAloneAndHoldsTopologyChanges) {
-  World w(3, 1);
-  addEmptyShard(w);
+void dualPodsToSwitch(World& w) {
   w.snap.tls_change.target_bus_tls = true;
-  w.snap.tls_change.bus_switches = {w.snap.pods[0].address(), w.snap.pods[1].address()};
+  w.snap.tls_change.in_progress = true;
+  w.snap.tls_change.bus_switches = {{w.snap.pods[0].address(), resources::TlsStage::kAdding},
+                                    {w.snap.pods[1].address(), resources::TlsStage::kAdding}};
+}
+
+TEST(DecideTls, TheBusSwitchStartsFromAClusterAtRestInsteadOfARestart) {
+  World w(3, 1);
+  dualPodsToSwitch(w);
   Decision d = decide(w.snap, w.options);
-  EXPECT_FALSE(d.topology.has_value()) << "nodes disagree on the bus while it switches";
+  ASSERT_EQ(d.tls_bus_switches.size(), 2u);
+  EXPECT_EQ(d.tls_bus_switches[0].address, w.snap.pods[0].address());
+  EXPECT_EQ(d.tls_bus_switches[0].settings,
+            (std::vector<std::pair<std::string, std::string>>{{"tls-replication", "yes"},
+                                                              {"tls-cluster", "yes"},
+                                                              {"cluster-announce-tls-port", "6380"},
+                                                              {"cluster-announce-port", "6379"}}));
   EXPECT_TRUE(d.pod_restarts.empty());
-  EXPECT_EQ(d.tls_bus_switches, w.snap.tls_change.bus_switches);
-  EXPECT_TRUE(d.tls_bus_target);
   EXPECT_TRUE(hasEvent(d, "SwitchingClusterBus"));
   EXPECT_EQ(condition(d, api::kConditionProgressing).reason, "ChangingTls");
   EXPECT_GT(d.requeue.count(), 0) << "read the switched nodes back";
+
+  World busy(3, 1);
+  addEmptyShard(busy);
+  dualPodsToSwitch(busy);
+  d = decide(busy.snap, busy.options);
+  EXPECT_TRUE(d.tls_bus_switches.empty()) << "new nodes are met on the bus they know";
+  EXPECT_TRUE(d.topology.has_value());
+}
+
+TEST(DecideTls, AHalfDoneSwitchIsFinishedBeforeAnythingElse) {
+  World w(3, 1);
+  addEmptyShard(w);
+  dualPodsToSwitch(w);
+  w.snap.tls_change.partial = true;
+  Decision d = decide(w.snap, w.options);
+  EXPECT_FALSE(d.topology.has_value()) << "nodes disagree on the bus while it switches";
+  EXPECT_EQ(d.tls_bus_switches.size(), 2u);
+  EXPECT_EQ(condition(d, api::kConditionProgressing).reason, "ChangingTls");
 
   w.snap.tls_change.bus_switches.clear();
   w.snap.tls_change.bus_unknown = true;
@@ -554,6 +581,17 @@ TEST(DecideTls, ThePendingBusSwitchIsMadeAloneAndHoldsTopologyChanges) {
   EXPECT_TRUE(d.tls_bus_switches.empty());
 
   w.snap.tls_change.bus_unknown = false;
+  w.snap.tls_change.partial = false;
+  auto& entries = w.snap.live->views.begin()->second;
+  entries.push_back(entries.front());
+  entries.back().myself = false;
+  entries.back().ip = w.snap.pods[0].ip;
+  entries.back().port = 6380;
+  d = decide(w.snap, w.options);
+  EXPECT_FALSE(d.topology.has_value()) << "a node has not heard a pod's new port yet";
+  EXPECT_NE(condition(d, api::kConditionProgressing).message.find("new ports"), std::string::npos);
+
+  entries.pop_back();
   d = decide(w.snap, w.options);
   EXPECT_TRUE(d.topology.has_value()) << "with every node on one bus, slots move again";
 }

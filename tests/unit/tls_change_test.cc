@@ -61,26 +61,40 @@ TEST(TlsChange, OnceEveryPodIsDualTheBusSwitchesToTlsBeforeTheFinalRoll) {
   auto change = planTlsChange(cluster(true), pods, {{pods[0].name, false}, {pods[1].name, false}});
   EXPECT_TRUE(change.target_bus_tls);
   EXPECT_FALSE(change.bus_tls) << "the dual pods still run a plaintext bus";
-  EXPECT_EQ(change.bus_switches, (std::vector<std::string>{"127.20.0.1:6379", "127.20.1.1:6379"}));
-  EXPECT_EQ(change.serving.stage, TlsStage::kOn);
+  EXPECT_EQ(change.bus_switches,
+            (std::vector<TlsChange::BusSwitch>{{"127.20.0.1:6379", TlsStage::kAdding},
+                                               {"127.20.1.1:6379", TlsStage::kAdding}}));
+  EXPECT_FALSE(change.partial) << "nothing switched yet: the switch waits for a cluster at rest";
+  EXPECT_EQ(change.serving.stage, TlsStage::kAdding)
+      << "a pod started from the final template before the switch would split the bus";
 
   // Half switched: the operator speaks the target protocol, which every dual pod serves.
   change = planTlsChange(cluster(true), pods, {{pods[0].name, true}, {pods[1].name, false}});
   EXPECT_TRUE(change.bus_tls);
-  EXPECT_EQ(change.bus_switches, (std::vector<std::string>{"127.20.1.1:6380"}));
+  EXPECT_TRUE(change.partial);
+  EXPECT_EQ(change.bus_switches,
+            (std::vector<TlsChange::BusSwitch>{{"127.20.1.1:6380", TlsStage::kAdding}}));
+  EXPECT_EQ(change.serving.stage, TlsStage::kAdding);
 
   change = planTlsChange(cluster(true), pods, {{pods[0].name, true}, {pods[1].name, true}});
   EXPECT_FALSE(change.switchPending());
+  EXPECT_FALSE(change.partial);
   EXPECT_TRUE(change.bus_tls);
+  EXPECT_EQ(change.serving.stage, TlsStage::kOn);
   assignPorts(change.bus_tls, &pods);
   EXPECT_EQ(pods[0].address(), "127.20.0.1:6380") << "a dual pod serves TLS on its second port";
+  EXPECT_EQ(otherPortAliases(pods),
+            (std::map<std::string, std::string>{{"127.20.0.1:6379", "127.20.0.1:6380"},
+                                                {"127.20.1.1:6379", "127.20.1.1:6380"}}));
 }
 
 TEST(TlsChange, ADualPodThatRestartedOnTheOldBusIsSwitchedAgain) {
   std::vector<PodInfo> pods = {pod(0, TlsStage::kOn), pod(1, TlsStage::kAdding)};
   auto change = planTlsChange(cluster(true), pods, {{pods[1].name, false}});
   EXPECT_TRUE(change.bus_tls);
-  EXPECT_EQ(change.bus_switches, (std::vector<std::string>{"127.20.1.1:6380"}));
+  EXPECT_TRUE(change.partial) << "the bus is split: finish the switch before anything else";
+  EXPECT_EQ(change.bus_switches,
+            (std::vector<TlsChange::BusSwitch>{{"127.20.1.1:6380", TlsStage::kAdding}}));
 }
 
 TEST(TlsChange, ADualPodWhoseBusCannotBeReadHoldsTheChange) {
@@ -88,6 +102,7 @@ TEST(TlsChange, ADualPodWhoseBusCannotBeReadHoldsTheChange) {
   auto change = planTlsChange(cluster(true), pods, {{pods[0].name, true}});
   EXPECT_TRUE(change.bus_unknown);
   EXPECT_TRUE(change.switchPending());
+  EXPECT_TRUE(change.partial);
   pods[1].ready = false;
   EXPECT_FALSE(planTlsChange(cluster(true), pods, {{pods[0].name, true}}).bus_unknown)
       << "a pod that is not ready is waited for as any other";
@@ -105,8 +120,13 @@ TEST(TlsChange, RemovingTlsKeepsTheSecretThePodsMountUntilNoneServesTls) {
   pods[0].tls_stage = TlsStage::kRemoving;
   change = planTlsChange(cluster(false), pods, {{pods[0].name, true}, {pods[1].name, true}});
   EXPECT_FALSE(change.target_bus_tls);
-  EXPECT_EQ(change.bus_switches, (std::vector<std::string>{"127.20.0.1:6379", "127.20.1.1:6379"}));
+  EXPECT_EQ(change.serving.stage, TlsStage::kRemoving) << "until the bus has switched";
+  change = planTlsChange(cluster(false), pods, {{pods[0].name, false}, {pods[1].name, false}});
   EXPECT_EQ(change.serving.stage, TlsStage::kOff);
+  change = planTlsChange(cluster(false), pods, {{pods[0].name, true}, {pods[1].name, true}});
+  EXPECT_EQ(change.bus_switches,
+            (std::vector<TlsChange::BusSwitch>{{"127.20.0.1:6379", TlsStage::kRemoving},
+                                               {"127.20.1.1:6379", TlsStage::kRemoving}}));
 
   pods[0].tls_stage = TlsStage::kOff;
   change = planTlsChange(cluster(false), pods, {{pods[1].name, false}});
