@@ -109,18 +109,8 @@ std::string replicaOf(OperatorEnv& env, const std::string& cluster, const std::s
   return "";
 }
 
-// The redis-server pid of a pod, from the agent's pid file.
-std::string redisPid(OperatorEnv& env, const std::string& pod) {
-  CommandResult file = runShell("ls -t " + env.workDir() + "/agent/pods/" + env.ns() + "_" + pod +
-                                "_*/logs/redis.pid 2>/dev/null | head -1");
-  if (file.exit_code != 0 || file.output.empty()) return "";
-  std::string pid = runShell("cat " + file.output).output;
-  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-  return pid;
-}
-
 std::string killRedis(OperatorEnv& env, const std::string& pod, const std::string& role) {
-  const std::string pid = redisPid(env, pod);
+  const std::string pid = env.redisPid(pod);
   if (pid.empty()) return "no redis pid found for " + role + " " + pod;
   runShell("kill -KILL " + pid);
   return "SIGKILL of redis on " + role + " " + pod;
@@ -153,7 +143,7 @@ std::vector<Fault> allFaults() {
        }},
       {"stop-source",
        [](OperatorEnv& env, const std::string&, const Roles& r) {
-         const std::string pid = redisPid(env, r.source);
+         const std::string pid = env.redisPid(r.source);
          runShell("kill -STOP " + pid);
          std::this_thread::sleep_for(8s);  // longer than cluster-node-timeout
          runShell("kill -CONT " + pid);

@@ -452,6 +452,25 @@ int64_t keysOnMasters(OperatorEnv& env, const redis::ConnectOptions& options, in
   return keys;
 }
 
+// A pod in the dual "adding" stage that serves as a replica ("" when none).
+std::string dualReplica(OperatorEnv& env, const CertificateAuthority& ca) {
+  const auto ips = env.podIps(kCluster);
+  for (const auto& [pod, stage] : readyPodStages(env)) {
+    if (stage != "adding" || !ips.count(pod)) continue;
+    auto client = redis::ReaderNodeClient::connect(ips.at(pod) + ":6380", tlsOptions(ca));
+    auto role = client.isOk() ? (*client)->infoReplication()
+                              : Result<redis::ReplicationInfo>(client.status());
+    if (role.isOk() && role->role == "slave") return pod;
+  }
+  return "";
+}
+
+size_t countOf(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++count;
+  return count;
+}
+
 std::vector<std::string> seedsAt(OperatorEnv& env, int port) {
   std::vector<std::string> seeds;
   for (const auto& [pod, ip] : env.podIps(kCluster))
@@ -471,7 +490,8 @@ Status startLoad(OperatorEnv& env, LoadGenerator& load, const std::string& name,
 
 // TLS is added to a running plaintext cluster and removed again, each a rolling change under
 // load: clients on the old protocol are served until every pod serves both and the bus has
-// switched; clients on the new protocol, from then on. No key is lost on the way.
+// switched; clients on the new protocol, from then on, also while a dual pod's redis is killed
+// after the switch. No key is lost on the way.
 TEST(OperatorTls, TlsIsAddedToARunningClusterAndRemovedAgainWithoutLosingAKey) {
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
@@ -511,7 +531,15 @@ TEST(OperatorTls, TlsIsAddedToARunningClusterAndRemovedAgainWithoutLosingAKey) {
                         "'{\"spec\":{\"tls\":{\"secretName\":\"tls-certs\"}}}'")
                 .exit_code,
             0);
-  ASSERT_TRUE(env.waitFor([&] { return someBusIs(env, 6379, "yes"); }, 300s))
+  // Once every pod serves both, the final roll is paused (the bus switch is not) to strike a
+  // dual pod below.
+  ASSERT_TRUE(env.waitFor([&] { return settledIn(env, "adding", 6); }, 300s))
+      << env.kubectl("get pods -o wide").output << env.operatorLog();
+  ASSERT_EQ(env.kubectl("patch rediscluster tls --type merge -p "
+                        "'{\"spec\":{\"updateStrategy\":{\"paused\":true}}}'")
+                .exit_code,
+            0);
+  ASSERT_TRUE(env.waitFor([&] { return someBusIs(env, 6379, "yes"); }, 120s))
       << env.kubectl("get pods -o wide").output << env.operatorLog();
   finishLoad(plain_before, "plaintext load while TLS was added");
   ASSERT_TRUE(env.waitFor([&] { return viewsAgree(env, tlsOptions(ca), true); }, 60s))
@@ -520,6 +548,27 @@ TEST(OperatorTls, TlsIsAddedToARunningClusterAndRemovedAgainWithoutLosingAKey) {
   LoadGenerator tls_after;
   flowing = startLoad(env, tls_after, "tls2", seedsAt(env, 6380), tls_args);
   ASSERT_TRUE(flowing.isOk()) << flowing.toString();
+  // A dual replica whose redis dies comes back on the plaintext bus its command line gives: the
+  // operator switches it again.
+  const std::string victim = dualReplica(env, ca);
+  ASSERT_NE(victim, "");
+  const std::string switched_victim =
+      "\"msg\":\"cluster bus switch\",\"node\":\"" + env.podIps(kCluster).at(victim) + ":6380\"";
+  const size_t switches_before = countOf(env.operatorLog(), switched_victim);
+  const std::string pid = env.redisPid(victim);
+  ASSERT_NE(pid, "");
+  (void)runShell("kill -KILL " + pid);
+  EXPECT_TRUE(env.waitFor(
+      [&] {
+        return countOf(env.operatorLog(), switched_victim) > switches_before &&
+               env.redisPid(victim) != pid && viewsAgree(env, tlsOptions(ca), true);
+      },
+      120s))
+      << env.operatorLog();
+  ASSERT_EQ(env.kubectl("patch rediscluster tls --type merge -p "
+                        "'{\"spec\":{\"updateStrategy\":{\"paused\":false}}}'")
+                .exit_code,
+            0);
   ASSERT_TRUE(env.waitFor([&] { return settledIn(env, "on", 6); }, 300s)) << env.operatorLog();
   finishLoad(tls_after, "TLS load while the pods rolled onto TLS only");
   for (const auto& [pod, ip] : env.podIps(kCluster)) {

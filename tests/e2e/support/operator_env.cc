@@ -295,6 +295,15 @@ bool OperatorEnv::clusterReady(const std::string& name) {
   return false;
 }
 
+std::string OperatorEnv::redisPid(const std::string& pod) const {
+  CommandResult file = runShell("ls -t " + work_dir_ + "/agent/pods/" + namespace_ + "_" + pod +
+                                "_*/logs/redis.pid 2>/dev/null | head -1");
+  if (file.exit_code != 0 || file.output.empty()) return "";
+  std::string pid = runShell("cat " + file.output).output;
+  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+  return pid;
+}
+
 std::map<std::string, std::string> OperatorEnv::podIps(const std::string& cluster) {
   std::map<std::string, std::string> out;
   auto pods = getJson("pods -l redis.slotkeeper.io/cluster=" + cluster);

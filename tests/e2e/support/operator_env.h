@@ -79,6 +79,8 @@ class OperatorEnv {
   std::map<std::string, std::string> podIps(const std::string& cluster);
   // CLUSTER NODES as seen by the pod at `ip`.
   Result<std::vector<redis::ClusterNodeEntry>> clusterNodesAt(const std::string& ip);
+  // The redis-server pid of a pod of this namespace, from the agent's pid file ("" if none).
+  std::string redisPid(const std::string& pod) const;
 
  private:
   pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path);
