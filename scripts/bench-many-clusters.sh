@@ -2,7 +2,9 @@
 # Many clusters on one operator, on the local control plane: N RedisClusters (default 50; 3
 # masters, no replicas, no storage) are applied at once, left at rest, then all scaled to 4
 # masters at once. Prints, for each storm, the time until every cluster is Ready (p50 / p99 /
-# max per cluster) and the time from the spec change to the cluster's first reconcile pass; for
+# max per cluster) and the time from the spec change to the cluster's first reconcile pass, and
+# the same for one more cluster (the probe) scaled alone 5 s into the scale storm, side by side
+# with the storm's clusters (is one team's change served while the others' migrations run?); for
 # the storms and the rest window, the operator's CPU and RSS; at rest, the Kubernetes requests
 # the operator made per minute (its own slotkeeper_kube_requests_total) and the writes the API
 # server served for the objects it writes. The operator's RSS and the number of Ready clusters
@@ -61,15 +63,16 @@ started_pids+=($!)
 # Per cluster: seconds from `since` (epoch s) until Ready=True with observedGeneration current
 # and `masters` masters; waits up to 20 minutes for all. Prints one figure per line.
 wait_storm() {
-  local since=$1 masters=$2 out=$3 deadline=$((SECONDS + 1200))
+  local since=$1 masters=$2 out=$3 count=${4:-$CLUSTERS} selector=${5:-bench=storm}
+  local deadline=$((SECONDS + 1200))
   : >"$out"
   declare -A done_at=()
-  while ((SECONDS < deadline)) && ((${#done_at[@]} < CLUSTERS)); do
+  while ((SECONDS < deadline)) && ((${#done_at[@]} < count)); do
     local now
     now=$(date +%s.%N)
     while read -r name ok; do
       [[ $ok == yes && -z ${done_at[$name]:-} ]] && done_at[$name]=$now
-    done < <(kubectl get rediscluster -o json | jq -r --argjson m "$masters" '.items[] |
+    done < <(kubectl get rediscluster -l "$selector" -o json | jq -r --argjson m "$masters" '.items[] |
       [.metadata.name, (if (.status.observedGeneration // 0) == .metadata.generation and
         (.status.masters // 0) == $m and
         ([.status.conditions[]? | select(.type == "Ready" and .status == "True")] | length) == 1
@@ -79,7 +82,7 @@ wait_storm() {
   for name in "${!done_at[@]}"; do
     awk -v a="${done_at[$name]}" -v b="$since" 'BEGIN {printf "%.1f\n", a - b}' >>"$out"
   done
-  ((${#done_at[@]} == CLUSTERS)) || echo "bench: only ${#done_at[@]} of $CLUSTERS clusters done" >&2
+  ((${#done_at[@]} == count)) || echo "bench: only ${#done_at[@]} of $count clusters done" >&2
 }
 # p50 / p99 / max of the figures in a file, one per line.
 percentiles() {
@@ -88,10 +91,12 @@ percentiles() {
     i50 = int(0.50 * NR + 0.999); i99 = int(0.99 * NR + 0.999);
     printf "p50 %.1f s, p99 %.1f s, max %.1f s (%d clusters)\n", v[i50], v[i99], v[NR], NR }'
 }
-# Seconds from `since` (epoch s) to each cluster's first pass that saw generation `gen`.
+# Seconds from `since` (epoch s) to each cluster's first pass that saw generation `gen` (only
+# clusters whose name matches `pattern`).
 first_pass_latency() {
-  local since=$1 gen=$2
-  jq -r --argjson g "$gen" 'select(.msg == "decided" and .generation == $g) | [.cluster, .ts] | @tsv' \
+  local since=$1 gen=$2 pattern=${3:-/c[0-9]+$}
+  jq -r --argjson g "$gen" --arg p "$pattern" \
+    'select(.msg == "decided" and .generation == $g and (.cluster | test($p))) | [.cluster, .ts] | @tsv' \
     "$RUN/operator.log" 2>/dev/null | sort -u -k1,1 | while read -r _ ts; do
     awk -v a="$(date -d "$ts" +%s.%N)" -v b="$since" 'BEGIN {printf "%.2f\n", a - b}'
   done
@@ -106,10 +111,13 @@ echo "bench: $CLUSTERS clusters of 3 masters, no replicas, applied at once"
 echo create >"$RUN/phase"
 created=$(date +%s.%N)
 for i in $(seq 1 "$CLUSTERS"); do
-  printf 'apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\nmetadata:\n  name: c%03d\nspec:\n  masters: 3\n  replicasPerMaster: 0\n' "$i"
+  printf 'apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\nmetadata:\n  name: c%03d\n  labels: {bench: storm}\nspec:\n  masters: 3\n  replicasPerMaster: 0\n' "$i"
   echo ---
 done | kubectl apply -f - >/dev/null
+printf 'apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\nmetadata:\n  name: probe\n  labels: {bench: probe}\nspec:\n  masters: 3\n  replicasPerMaster: 0\n' |
+  kubectl apply -f - >/dev/null
 wait_storm "$created" 3 "$RUN/create.txt"
+wait_storm "$created" 3 "$RUN/create-probe.txt" 1 bench=probe
 echo "  all Ready: $(percentiles "$RUN/create.txt")"
 echo "  operator during the storm: $(phase_usage create)"
 
@@ -124,11 +132,21 @@ echo "  at rest: $(awk -v n="$((requests1 - requests0))" -v w="$WINDOW" 'BEGIN {
 echo "bench: all $CLUSTERS scaled to 4 masters at once"
 echo scale >"$RUN/phase"
 scaled=$(date +%s.%N)
-kubectl scale rediscluster --all --replicas=4 >/dev/null
+kubectl scale rediscluster -l bench=storm --replicas=4 >/dev/null
+sleep 5
+probed=$(date +%s.%N)
+kubectl scale rediscluster probe --replicas=4 >/dev/null
 wait_storm "$scaled" 4 "$RUN/scale.txt"
+wait_storm "$probed" 4 "$RUN/scale-probe.txt" 1 bench=probe
 first_pass_latency "$scaled" 2 >"$RUN/first-pass.txt"
+first_pass_latency "$probed" 2 '/probe$' >"$RUN/first-pass-probe.txt"
 echo "  all Ready with 4 masters: $(percentiles "$RUN/scale.txt")"
 echo "  spec change to first pass: $(percentiles "$RUN/first-pass.txt")"
+echo "  the probe, scaled alone 5 s into the storm: first pass $(cat "$RUN/first-pass-probe.txt") s, Ready with 4 masters $(cat "$RUN/scale-probe.txt") s"
+awk -v p="$(cat "$RUN/first-pass-probe.txt")" '{v[NR] = $1} END {
+    asort(v); m = v[int(0.5 * NR + 0.999)];
+    if (p > 0) printf "  first pass, storm p50 / probe: %.1f / %.2f s = %.0fx\n", m, p, m / p }' \
+  "$RUN/first-pass.txt"
 echo "  operator during the storm: $(phase_usage scale)"
 echo done >"$RUN/phase"
 sleep 2

@@ -36,6 +36,20 @@ void WorkQueue::addLocked(const std::string& key) {
   cv_.notify_one();
 }
 
+void WorkQueue::addFirst(const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (shutting_down_) return;
+  dirty_.insert(key);
+  delayed_.erase(key);
+  if (processing_.count(key) != 0) {
+    first_.insert(key);
+    return;
+  }
+  std::erase(queue_, key);
+  queue_.push_front(key);
+  cv_.notify_one();
+}
+
 void WorkQueue::addAfter(const std::string& key, Clock::Duration delay) {
   std::lock_guard lock(mu_);
   if (shutting_down_) return;
@@ -132,8 +146,13 @@ std::optional<std::string> WorkQueue::getFor(std::chrono::milliseconds timeout) 
 void WorkQueue::done(const std::string& key) {
   std::lock_guard lock(mu_);
   processing_.erase(key);
+  const bool first = first_.erase(key) != 0;
   if (dirty_.count(key) != 0) {
-    queue_.push_back(key);
+    if (first) {
+      queue_.push_front(key);
+    } else {
+      queue_.push_back(key);
+    }
     cv_.notify_one();
   }
 }

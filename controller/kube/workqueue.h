@@ -46,6 +46,10 @@ class WorkQueue {
   // Queues `key` unless it is already waiting. If it is being processed, it is queued again
   // when done() is called for it. Ignored after shutDown().
   void add(const std::string& key);
+  // Like add(), but ahead of every waiting key (moving it to the front if it waits already): a
+  // change someone waits on is served before work that merely continues. A key being processed
+  // goes to the front when done() is called for it.
+  void addFirst(const std::string& key);
   // Queues `key` once `delay` has passed (an earlier pending deadline for the key wins).
   void addAfter(const std::string& key, Clock::Duration delay);
   // Queues `key` after its per-key backoff; each call without forget() doubles the delay.
@@ -87,6 +91,7 @@ class WorkQueue {
   std::deque<std::string> queue_;
   std::set<std::string> dirty_;                      // queued or to be re-queued after processing
   std::set<std::string> processing_;                 // handed out, done() not yet called
+  std::set<std::string> first_;                      // processing, to be queued at the front
   std::map<std::string, Clock::TimePoint> delayed_;  // key -> when it becomes ready
   ExponentialBackoff backoff_;
   bool shutting_down_ = false;

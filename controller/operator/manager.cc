@@ -43,6 +43,13 @@ json relevantParts(const json& object) {
 
 }  // namespace
 
+bool specChanged(const json& old_object, const json& new_object) {
+  const auto generation = [](const json& o) {
+    return o.value("metadata", json::object()).value("generation", int64_t{0});
+  };
+  return generation(old_object) != generation(new_object);
+}
+
 bool wakesReconcile(const json& old_object, const json& new_object) {
   return relevantParts(old_object) != relevantParts(new_object);
 }
@@ -76,7 +83,11 @@ void Manager::startInformers() {
     kube::ResourceEventHandlers cluster_handlers;
     cluster_handlers.on_add = [this](const json& o) { queue_.add(kube::objectKey(o)); };
     cluster_handlers.on_update = [this](const json& old_object, const json& o) {
-      if (wakesReconcile(old_object, o)) queue_.add(kube::objectKey(o));
+      if (specChanged(old_object, o)) {
+        queue_.addFirst(kube::objectKey(o));
+      } else if (wakesReconcile(old_object, o)) {
+        queue_.add(kube::objectKey(o));
+      }
     };
     cluster_handlers.on_delete = [this](const json& o) { queue_.add(kube::objectKey(o)); };
     cluster_informers_.push_back(std::make_unique<kube::Reflector>(

@@ -2,7 +2,9 @@
 // operator owns, a work queue of cluster keys, worker threads, and leader election. Several
 // clusters reconcile at once (one worker per key at a time); a pass does a bounded slice of
 // work and requeues, so a long migration never holds a worker. Only changes a pass could act
-// on wake it: the operator's own status writes do not (see wakesReconcile).
+// on wake it: the operator's own status writes do not (see wakesReconcile). A RedisCluster whose
+// spec changed goes to the front of the queue (someone waits on it), ahead of passes that only
+// continue a change.
 // Thread-safe: run() on one thread, stop() and the observers' reads from any.
 #pragma once
 
@@ -39,6 +41,9 @@ struct ManagerOptions {
 // change what a reconcile pass decides. Status-only writes of a RedisCluster (the operator's
 // own) and resourceVersion-only changes do not. Pure.
 bool wakesReconcile(const nlohmann::json& old_object, const nlohmann::json& new_object);
+
+// Whether the update changed an object's metadata.generation (for a RedisCluster: its spec).
+bool specChanged(const nlohmann::json& old_object, const nlohmann::json& new_object);
 
 class Manager final : public kube::ObjectCache {
  public:

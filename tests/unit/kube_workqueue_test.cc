@@ -29,6 +29,40 @@ TEST(WorkQueue, KeysAreServedInOrder) {
   EXPECT_EQ(queue.tryGet(), std::nullopt);
 }
 
+TEST(WorkQueue, AddFirstJumpsTheQueueOnceAndPullsADelayedKeyForward) {
+  FakeClock clock;
+  WorkQueue queue(clock);
+  queue.add("a");
+  queue.add("b");
+  queue.add("c");
+  queue.addFirst("c");
+  queue.addAfter("d", seconds(30));
+  queue.addFirst("d");
+  EXPECT_EQ(queue.len(), 4u);
+  EXPECT_EQ(queue.delayedLen(), 0u);
+  EXPECT_EQ(queue.tryGet(), "d");
+  EXPECT_EQ(queue.tryGet(), "c");
+  EXPECT_EQ(queue.tryGet(), "a");
+  EXPECT_EQ(queue.tryGet(), "b");
+  EXPECT_EQ(queue.tryGet(), std::nullopt);
+}
+
+TEST(WorkQueue, AKeyAddedFirstWhileProcessingIsNextAfterDone) {
+  FakeClock clock;
+  WorkQueue queue(clock);
+  queue.add("a");
+  ASSERT_EQ(queue.tryGet(), "a");
+  queue.add("b");
+  queue.addFirst("a");
+  EXPECT_EQ(queue.len(), 1u) << "not handed out twice";
+  queue.done("a");
+  EXPECT_EQ(queue.tryGet(), "a");
+  EXPECT_EQ(queue.tryGet(), "b");
+  queue.done("a");
+  queue.done("b");
+  EXPECT_EQ(queue.tryGet(), std::nullopt);
+}
+
 TEST(WorkQueue, AKeyQueuedTwiceWhileWaitingIsProcessedOnce) {
   FakeClock clock;
   WorkQueue queue(clock);
