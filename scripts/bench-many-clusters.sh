@@ -12,7 +12,8 @@
 #
 # Usage: scripts/bench-many-clusters.sh [clusters] [rest-window-seconds] [out-dir]
 #   defaults: 50, 120, docs/benchmarks. Run dir: SLOTKEEPER_BENCH_DIR (default
-#   /tmp/slotkeeper-bench-many), torn down at the end.
+#   /tmp/slotkeeper-bench-many), torn down at the end. Extra operator flags (e.g. --workers 16)
+#   from SLOTKEEPER_BENCH_OPERATOR_FLAGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLUSTERS=${1:-50}
@@ -23,7 +24,8 @@ HTTP=127.0.0.1:18083
 
 mkdir -p "$OUT"
 source scripts/local-operator.sh
-start_local_operator "$HTTP" --log-level debug
+# shellcheck disable=SC2086 # the flags are words
+start_local_operator "$HTTP" --log-level debug ${SLOTKEEPER_BENCH_OPERATOR_FLAGS:-}
 hz=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$operator_pid/stat" 2>/dev/null; }
