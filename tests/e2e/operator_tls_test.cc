@@ -85,6 +85,17 @@ Status writeSecret(OperatorEnv& env, const CertificateAuthority& ca, const std::
   return Status::ok();
 }
 
+// The TLS Secret with a first certificate, and the password Secret tls-auth.
+Status writeSecrets(OperatorEnv& env, CertificateAuthority& ca) {
+  ca.issue("v1");
+  if (!ca.error().empty()) return internalError(ca.error());
+  RETURN_IF_ERROR(writeSecret(env, ca, "v1"));
+  CommandResult created =
+      env.kubectl("create secret generic tls-auth --from-literal=password=default-pw");
+  if (created.exit_code != 0) return internalError(created.output);
+  return Status::ok();
+}
+
 redis::ConnectOptions tlsOptions(const CertificateAuthority& ca) {
   redis::ConnectOptions o;
   o.connect_timeout = 2000ms;
@@ -201,12 +212,7 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
   Status started = env.start(3);
   ASSERT_TRUE(started.isOk()) << started.toString();
   CertificateAuthority ca(env.workDir(), env.ns());
-  ca.issue("v1");
-  ASSERT_EQ(ca.error(), "");
-  ASSERT_TRUE(writeSecret(env, ca, "v1").isOk());
-  ASSERT_EQ(
-      env.kubectl("create secret generic tls-auth --from-literal=password=default-pw").exit_code,
-      0);
+  ASSERT_TRUE(writeSecrets(env, ca).isOk());
 
   ASSERT_EQ(env.apply("apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\n"
                       "metadata:\n  name: tls\nspec:\n  masters: 3\n  replicasPerMaster: 0\n"
@@ -498,12 +504,7 @@ TEST(OperatorTls, TlsIsAddedToARunningClusterAndRemovedAgainWithoutLosingAKey) {
   Status started = env.start(3);
   ASSERT_TRUE(started.isOk()) << started.toString();
   CertificateAuthority ca(env.workDir(), env.ns());
-  ca.issue("v1");
-  ASSERT_EQ(ca.error(), "");
-  ASSERT_TRUE(writeSecret(env, ca, "v1").isOk());
-  ASSERT_EQ(
-      env.kubectl("create secret generic tls-auth --from-literal=password=default-pw").exit_code,
-      0);
+  ASSERT_TRUE(writeSecrets(env, ca).isOk());
   ASSERT_EQ(env.apply("apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\n"
                       "metadata:\n  name: tls\nspec:\n  masters: 3\n  replicasPerMaster: 1\n"
                       "  passwordSecret:\n    name: tls-auth\n"

@@ -478,14 +478,13 @@ TEST(DecideUsers, TheOperatorUsersSecretIsWrittenOnlyWhenItDoesNotExist) {
   })) << "an existing Secret is never rewritten";
 }
 
-TEST(Decide, AScaleOutPlansTheMoveStartsTheOperationOnceAndComesBackAtOnce) {
-  World w(3, 1);
+// A scale-out whose new shard has joined nothing yet: a topology plan is due.
+void addEmptyShard(World& w) {
   w.snap.cluster.spec.masters = 4;
-  w.snap.cluster.generation = 3;
   for (int o = 0; o <= 1; ++o) {
     PodInfo p = pod(3, o);
     w.snap.pods.push_back(p);
-    topology::ObservedNode fresh;  // a new, empty node that knows no one yet
+    topology::ObservedNode fresh;
     fresh.address = p.address();
     fresh.reachable = true;
     fresh.id = nodeId(3, o);
@@ -494,6 +493,12 @@ TEST(Decide, AScaleOutPlansTheMoveStartsTheOperationOnceAndComesBackAtOnce) {
     w.snap.live->cluster.nodes.push_back(fresh);
   }
   w.snap.statefulsets[3] = {{"spec", {{"replicas", 2}}}};
+}
+
+TEST(Decide, AScaleOutPlansTheMoveStartsTheOperationOnceAndComesBackAtOnce) {
+  World w(3, 1);
+  addEmptyShard(w);
+  w.snap.cluster.generation = 3;
   Decision d = decide(w.snap, w.options);
   ASSERT_TRUE(d.topology.has_value()) << condition(d, api::kConditionDegraded).message;
   EXPECT_FALSE(d.topology->plan.empty());
@@ -514,23 +519,6 @@ TEST(Decide, AScaleOutPlansTheMoveStartsTheOperationOnceAndComesBackAtOnce) {
   ASSERT_TRUE(next.topology.has_value());
   EXPECT_TRUE(next.events.empty());
   EXPECT_EQ(next.status.operation["slotsMoved"], 1000);
-}
-
-// A scale-out whose new shard has joined nothing yet: a topology plan is due.
-void addEmptyShard(World& w) {
-  w.snap.cluster.spec.masters = 4;
-  for (int o = 0; o <= 1; ++o) {
-    PodInfo p = pod(3, o);
-    w.snap.pods.push_back(p);
-    topology::ObservedNode fresh;
-    fresh.address = p.address();
-    fresh.reachable = true;
-    fresh.id = nodeId(3, o);
-    fresh.failure_domain = p.node_name;
-    w.snap.planner_view->nodes.push_back(fresh);
-    w.snap.live->cluster.nodes.push_back(fresh);
-  }
-  w.snap.statefulsets[3] = {{"spec", {{"replicas", 2}}}};
 }
 
 void dualPodsToSwitch(World& w) {
