@@ -145,10 +145,9 @@ first_pass_latency "$probed" 2 '/probe$' >"$RUN/first-pass-probe.txt"
 echo "  all Ready with 4 masters: $(percentiles "$RUN/scale.txt")"
 echo "  spec change to first pass: $(percentiles "$RUN/first-pass.txt")"
 echo "  the probe, scaled alone 5 s into the storm: first pass $(cat "$RUN/first-pass-probe.txt") s, Ready with 4 masters $(cat "$RUN/scale-probe.txt") s"
-awk -v p="$(cat "$RUN/first-pass-probe.txt")" '{v[NR] = $1} END {
-    asort(v); m = v[int(0.5 * NR + 0.999)];
-    if (p > 0) printf "  first pass, storm p50 / probe: %.1f / %.2f s = %.0fx\n", m, p, m / p }' \
-  "$RUN/first-pass.txt"
+sort -n "$RUN/first-pass.txt" | awk -v p="$(cat "$RUN/first-pass-probe.txt")" '{v[NR] = $1} END {
+    m = v[int(0.5 * NR + 0.999)];
+    if (p > 0) printf "  first pass, storm p50 / probe: %.1f / %.2f s = %.1fx\n", m, p, m / p }'
 echo "  operator during the storm: $(phase_usage scale)"
 echo done >"$RUN/phase"
 sleep 2

@@ -120,7 +120,7 @@ flags:
                                     sharing a namespace need different names
   --http-address HOST:PORT          serve /metrics /healthz /readyz (default 127.0.0.1:8080)
   --log-level debug|info|warn|error (default info)
-  --workers N                       clusters reconciled in parallel (default 4)
+  --workers N                       clusters reconciled in parallel (default 16)
   --health-check-interval SECONDS   periodic check of each live cluster (default 30)
   --version                         print the version and exit
   --help                            print this help and exit

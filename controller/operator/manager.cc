@@ -60,9 +60,12 @@ Manager::Manager(kube::KubeClient& client, kube::KeyReconciler& reconciler, Cloc
       reconciler_(reconciler),
       clock_(clock),
       options_(std::move(options)),
+      // The poll only backs up clocks that move without waking the queue; with the real clock a
+      // blocked worker sleeps exactly until the next delayed key is due, and a 50 ms poll woke
+      // every idle worker 20 times a second for nothing.
       queue_(clock_,
              kube::WorkQueueOptions{std::chrono::milliseconds(200), std::chrono::seconds(60),
-                                    std::chrono::milliseconds(50)}) {}
+                                    std::chrono::milliseconds(1000)}) {}
 
 Manager::~Manager() {
   stop();
