@@ -68,7 +68,6 @@ Status switchTlsBus(RedisPort& redis, const kube::ReconcileContext& context,
     Status set = client.isOk() ? (*client)->configSetAll(update.settings) : client.status();
     log::info("cluster bus switch", {{"cluster", cluster.ns + "/" + cluster.name},
                                      {"node", update.address},
-                                     {"tls-cluster", update.settings[1].second},
                                      {"result", set.isOk() ? "ok" : set.toString()}});
   }
   return Status::ok();

@@ -109,8 +109,7 @@ std::string randomPassword() {
 
 OperatorUserRead readOperatorUser(KubePort& kube, const api::RedisCluster& cluster) {
   OperatorUserRead out;
-  out.wanted = cluster.spec.password_secret.has_value();
-  if (!out.wanted) return out;
+  if (!cluster.spec.password_secret.has_value()) return out;
   const std::string name = resources::operatorUserSecretName(cluster);
   auto secret = kube.readSecret(cluster.ns, name);
   if (!secret.isOk() && secret.status().code() == StatusCode::kNotFound) {

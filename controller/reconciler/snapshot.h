@@ -53,7 +53,6 @@ struct UserRead {
 
 // The operator's own ACL user (clusters with a password only).
 struct OperatorUserRead {
-  bool wanted = false;   // the cluster has spec.passwordSecret
   std::string password;  // from its Secret; empty while unknown
   // The Secret does not exist yet: this freshly generated password is to be stored in it.
   std::string proposed_password;

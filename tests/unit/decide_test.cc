@@ -460,7 +460,6 @@ TEST(DecideUsers, AnUnreadableSecretOrRefusedRulesAreReportedAndTheUserIsLeftAsI
 TEST(DecideUsers, TheOperatorUsersSecretIsWrittenOnlyWhenItDoesNotExist) {
   World w(3, 1);
   w.snap.cluster.spec.password_secret = api::PasswordSecretRef{"rc-auth", "password", 60};
-  w.snap.operator_user.wanted = true;
   w.snap.operator_user.proposed_password = "generated";
   Decision d = decide(w.snap, w.options);
   auto secret = std::find_if(d.applies.begin(), d.applies.end(),
