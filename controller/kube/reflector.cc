@@ -115,6 +115,7 @@ Status Reflector::listAndReplace() {
   std::map<std::string, json> fresh;
   if (listed->contains("items") && (*listed)["items"].is_array()) {
     for (json& item : (*listed)["items"]) {
+      if (options_.transform) options_.transform(item);
       std::string key = objectKey(item);
       fresh.emplace(std::move(key), std::move(item));
     }
@@ -178,11 +179,13 @@ void Reflector::applyEvent(const WatchEvent& event) {
   switch (event.type) {
     case WatchEventType::kAdded:
     case WatchEventType::kModified: {
-      std::optional<json> old = store_.upsert(event.object);
+      json object = event.object;
+      if (options_.transform) options_.transform(object);
+      std::optional<json> old = store_.upsert(object);
       if (!old) {
-        if (handlers_.on_add) handlers_.on_add(event.object);
+        if (handlers_.on_add) handlers_.on_add(object);
       } else if (handlers_.on_update) {
-        handlers_.on_update(*old, event.object);
+        handlers_.on_update(*old, object);
       }
       break;
     }
@@ -196,6 +199,11 @@ void Reflector::applyEvent(const WatchEvent& event) {
       break;
   }
   if (!rv.empty()) setResourceVersion(rv);
+}
+
+void dropManagedFields(json& object) {
+  auto meta = object.find("metadata");
+  if (meta != object.end() && meta->is_object()) meta->erase("managedFields");
 }
 
 }  // namespace slotkeeper::kube

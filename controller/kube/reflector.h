@@ -39,7 +39,14 @@ struct ReflectorOptions {
   // Backoff between failed list/watch attempts (doubles up to max; reset after success).
   std::chrono::milliseconds backoff_base{200};
   std::chrono::milliseconds backoff_max{30000};
+  // Applied to every listed or watched object before it is stored and handed to the handlers:
+  // fields no reader needs are dropped here once instead of being kept and copied on every read.
+  std::function<void(nlohmann::json& object)> transform;
 };
+
+// A transform for caches whose readers never look at metadata.managedFields, the server-side
+// apply bookkeeping that often outweighs the rest of a Pod or StatefulSet.
+void dropManagedFields(nlohmann::json& object);
 
 class Reflector {
  public:

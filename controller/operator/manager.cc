@@ -93,8 +93,11 @@ void Manager::startInformers() {
       }
     };
     cluster_handlers.on_delete = [this](const json& o) { queue_.add(kube::objectKey(o)); };
+    // No reader looks at managedFields; dropped, they are neither kept nor copied by every pass.
+    kube::ReflectorOptions cluster_options;
+    cluster_options.transform = kube::dropManagedFields;
     cluster_informers_.push_back(std::make_unique<kube::Reflector>(
-        client_, kube::kRedisClusters.in(ns), kube::ReflectorOptions{}, cluster_handlers));
+        client_, kube::kRedisClusters.in(ns), cluster_options, cluster_handlers));
 
     kube::ResourceEventHandlers owned_handlers;
     owned_handlers.on_add = [this](const json& o) { enqueueOwner(o); };
@@ -104,6 +107,7 @@ void Manager::startInformers() {
     owned_handlers.on_delete = [this](const json& o) { enqueueOwner(o); };
     kube::ReflectorOptions owned_options;
     owned_options.label_selector = managedBySelector();
+    owned_options.transform = kube::dropManagedFields;
     statefulset_informers_.push_back(std::make_unique<kube::Reflector>(
         client_, kube::kStatefulSets.in(ns), owned_options, owned_handlers));
     pod_informers_.push_back(std::make_unique<kube::Reflector>(client_, kube::kPods.in(ns),

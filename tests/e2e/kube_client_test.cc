@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -454,6 +455,50 @@ TEST_F(KubeE2E, ReflectorResumesWatchesThatTheServerCloses) {
   EXPECT_EQ(log.count(log.adds, ns_ + "/w2"), 1);
   EXPECT_EQ(log.count(log.updates, ns_ + "/w0"), 1);
   EXPECT_EQ(log.count(log.deletes, ns_ + "/before"), 1);
+  reflector.stop();
+}
+
+TEST_F(KubeE2E, ReflectorTransformDropsManagedFieldsFromListedAndWatchedObjects) {
+  ASSERT_TRUE(client_->create(kWidgets.in(ns_), widget(ns_, "listed", 1)).isOk());
+  auto direct = client_->get(kWidgets.in(ns_).named("listed"));
+  ASSERT_TRUE(direct.isOk());
+  ASSERT_TRUE((*direct)["metadata"].contains("managedFields"))
+      << "the API server records managedFields; without them this test proves nothing";
+  std::mutex mu;
+  std::vector<json> handed;  // what the handlers were given
+  ResourceEventHandlers handlers;
+  handlers.on_add = [&](const json& o) {
+    std::lock_guard lock(mu);
+    handed.push_back(o);
+  };
+  handlers.on_update = [&](const json&, const json& o) {
+    std::lock_guard lock(mu);
+    handed.push_back(o);
+  };
+  ReflectorOptions options;
+  options.transform = dropManagedFields;
+  Reflector reflector(*client_, kWidgets.in(ns_), options, handlers);
+  reflector.start();
+  ASSERT_TRUE(reflector.waitForSync(seconds(20)));
+  ASSERT_TRUE(client_->create(kWidgets.in(ns_), widget(ns_, "watched", 1)).isOk());
+  ASSERT_TRUE(client_
+                  ->patch(kWidgets.in(ns_).named("listed"), PatchType::kMerge,
+                          json{{"spec", {{"size", 3}}}})
+                  .isOk());
+  ASSERT_TRUE(eventually([&] {
+    auto listed = reflector.store().get(ns_, "listed");
+    return reflector.store().get(ns_, "watched").has_value() && listed &&
+           (*listed)["spec"]["size"] == 3;
+  }));
+  for (const char* name : {"listed", "watched"}) {
+    auto stored = reflector.store().get(ns_, name);
+    ASSERT_TRUE(stored.has_value()) << name;
+    EXPECT_FALSE((*stored)["metadata"].contains("managedFields")) << name;
+    EXPECT_EQ((*stored)["metadata"].value("name", ""), name) << "the rest is kept";
+  }
+  std::lock_guard lock(mu);
+  EXPECT_GE(handed.size(), 3u) << "add of each, update of the patched one";
+  for (const auto& o : handed) EXPECT_FALSE(o["metadata"].contains("managedFields"));
   reflector.stop();
 }
 
