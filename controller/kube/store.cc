@@ -39,16 +39,17 @@ std::vector<json> Store::listNamespace(const std::string& ns) const {
 
 namespace {
 
+// Runs for every cached object on every list, so it compares in place: no copies of the labels.
 bool labelsMatch(const json& object, const std::map<std::string, std::string>& wanted) {
-  const json* labels = nullptr;
-  if (object.contains("metadata") && object["metadata"].is_object() &&
-      object["metadata"].contains("labels") && object["metadata"]["labels"].is_object()) {
-    labels = &object["metadata"]["labels"];
-  }
+  if (wanted.empty()) return true;
+  auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return false;
+  auto labels = meta->find("labels");
+  if (labels == meta->end() || !labels->is_object()) return false;
   for (const auto& [key, value] : wanted) {
-    if (labels == nullptr) return false;
     auto it = labels->find(key);
-    if (it == labels->end() || !it->is_string() || it->get<std::string>() != value) return false;
+    if (it == labels->end() || !it->is_string()) return false;
+    if (it->get_ref<const std::string&>() != value) return false;
   }
   return true;
 }

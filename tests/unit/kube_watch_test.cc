@@ -120,10 +120,22 @@ TEST(Store, UpsertRemoveAndLookups) {
   EXPECT_EQ(store.listNamespace("ab").size(), 0u);
   EXPECT_EQ(store.listByLabels({{"app", "redis"}}).size(), 2u);
   EXPECT_EQ(store.listByLabels({{"app", "redis"}, {"t", "1"}}).size(), 1u);
+  EXPECT_EQ(store.listByLabels({{"app", "redi"}}).size(), 0u);
+  EXPECT_EQ(store.listByLabels({}).size(), 3u) << "no selector: every object, labels or not";
   EXPECT_EQ(store.keys(), (std::vector<std::string>{"a/x", "a/y", "b/x"}));
   EXPECT_TRUE(store.remove("a/y").has_value());
   EXPECT_FALSE(store.remove("a/y").has_value());
   EXPECT_FALSE(store.get("a/y").has_value());
+}
+
+TEST(Store, LabelSelectionSkipsObjectsWithoutLabelsOrWithNonStringValues) {
+  Store store;
+  store.upsert(json{{"metadata", {{"namespace", "a"}, {"name", "bare"}}}});
+  store.upsert(json{{"metadata", {{"namespace", "a"}, {"name", "odd"}, {"labels", {{"app", 1}}}}}});
+  store.upsert(object("a", "good", "1", {{"app", "1"}}));
+  auto found = store.listByLabels({{"app", "1"}});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0]["metadata"]["name"], "good");
 }
 
 TEST(Store, ReplaceAllReturnsThePreviousContents) {
