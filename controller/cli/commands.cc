@@ -93,6 +93,10 @@ int runApply(const CliArgs& args, redis::NodeConnector& connector) {
   RealClock clock;
   engine::ConvergeOptions options;
   options.executor = executorOptions(args);
+  // A MIGRATE to a stalled target holds its source, and the source's peers fail it over once
+  // that outlasts cluster-node-timeout; the operator caps from the spec, the CLI asks the nodes.
+  options.executor.move.migrate_timeout_cap =
+      engine::readSmallestNodeTimeout(connector, addressesOf(args)) / 2;
   auto started = std::chrono::steady_clock::now();
   ProgressPrinter printer;
   auto report = engine::converge(connector, clock, shapeFrom(args), options, std::ref(printer));

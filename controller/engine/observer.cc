@@ -1,5 +1,6 @@
 #include "engine/observer.h"
 
+#include <charconv>
 #include <deque>
 #include <set>
 
@@ -158,6 +159,22 @@ Result<topology::ObservedCluster> observeCluster(
   }
   RETURN_IF_ERROR(findKeysInUnclaimedSlots(connector, &cluster));
   return cluster;
+}
+
+std::chrono::milliseconds readSmallestNodeTimeout(redis::NodeConnector& connector,
+                                                  const std::vector<std::string>& addresses) {
+  int64_t smallest = 0;
+  for (const auto& address : addresses) {
+    auto client = connector.connect(address);
+    if (!client.isOk()) continue;
+    auto value = (*client)->configGet("cluster-node-timeout");
+    if (!value.isOk()) continue;
+    int64_t ms = 0;
+    auto [end, error] = std::from_chars(value->data(), value->data() + value->size(), ms);
+    if (error != std::errc() || end != value->data() + value->size() || ms <= 0) continue;
+    if (smallest == 0 || ms < smallest) smallest = ms;
+  }
+  return std::chrono::milliseconds(smallest);
 }
 
 }  // namespace slotkeeper::engine

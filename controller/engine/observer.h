@@ -2,6 +2,7 @@
 // every member the nodes know about so that nodes outside the desired set are found too.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,5 +30,9 @@ Result<topology::ObservedCluster> observeCluster(
 
 // The owner id of every slot according to one node's CLUSTER NODES ("" = unassigned).
 std::vector<std::string> slotOwnersFrom(const std::vector<redis::ClusterNodeEntry>& entries);
+
+// The smallest cluster-node-timeout among the `addresses` that answer; 0 when none does.
+std::chrono::milliseconds readSmallestNodeTimeout(redis::NodeConnector& connector,
+                                                  const std::vector<std::string>& addresses);
 
 }  // namespace slotkeeper::engine

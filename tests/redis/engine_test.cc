@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "engine/converge.h"
+#include "engine/observer.h"
 #include "redis/hiredis_client.h"
 #include "redis/support/cluster_data.h"
 #include "redis/support/redis_fixture.h"
@@ -90,6 +91,25 @@ void expectReplicasLinkedUp(RedisServers& servers, redis::NodeConnector& connect
         std::chrono::seconds(30));
     EXPECT_TRUE(up) << address << " never reported master_link_status:up";
   }
+}
+
+// The CLI caps every MIGRATE at half of this, read from the nodes it is given.
+TEST(Engine, ReadsTheSmallestNodeTimeoutAmongTheNodesThatAnswer) {
+  RedisServers servers({.count = 2, .extra_config = {"cluster-node-timeout 7000"}});
+  ASSERT_TRUE(servers.status().isOk()) << servers.status().toString();
+  redis::HiredisConnector connector(servers.connectOptions());
+  const std::vector<std::string> both = {servers.address(0), servers.address(1)};
+  EXPECT_EQ(engine::readSmallestNodeTimeout(connector, both), std::chrono::milliseconds(7000));
+  auto second = servers.client(1);
+  ASSERT_TRUE(second.isOk());
+  ASSERT_TRUE((*second)->configSet("cluster-node-timeout", "3000").isOk());
+  EXPECT_EQ(engine::readSmallestNodeTimeout(connector, both), std::chrono::milliseconds(3000));
+  servers.stop(1);
+  EXPECT_EQ(engine::readSmallestNodeTimeout(connector, both), std::chrono::milliseconds(7000))
+      << "the stopped node is skipped";
+  servers.stop(0);
+  EXPECT_EQ(engine::readSmallestNodeTimeout(connector, both), std::chrono::milliseconds(0))
+      << "no node answers: no cap";
 }
 
 TEST(Engine, FormsScalesOutAddsReplicasAndScalesInWithoutLosingAKey) {
