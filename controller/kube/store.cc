@@ -26,15 +26,7 @@ std::vector<json> Store::list() const {
 }
 
 std::vector<json> Store::listNamespace(const std::string& ns) const {
-  const std::string prefix = ns + "/";
-  std::lock_guard lock(mu_);
-  std::vector<json> out;
-  // Keys sort by namespace first, so one namespace is a contiguous range.
-  for (auto it = objects_.lower_bound(prefix);
-       it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    out.push_back(it->second);
-  }
-  return out;
+  return listNamespaceByLabels(ns, {});
 }
 
 namespace {
@@ -61,6 +53,19 @@ std::vector<json> Store::listByLabels(const std::map<std::string, std::string>& 
   std::vector<json> out;
   for (const auto& [key, object] : objects_) {
     if (labelsMatch(object, labels)) out.push_back(object);
+  }
+  return out;
+}
+
+std::vector<json> Store::listNamespaceByLabels(
+    const std::string& ns, const std::map<std::string, std::string>& labels) const {
+  const std::string prefix = ns + "/";
+  std::lock_guard lock(mu_);
+  std::vector<json> out;
+  // Keys sort by namespace first, so one namespace is a contiguous range.
+  for (auto it = objects_.lower_bound(prefix);
+       it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    if (labelsMatch(it->second, labels)) out.push_back(it->second);
   }
   return out;
 }

@@ -20,6 +20,9 @@ class Store {
   std::vector<nlohmann::json> listNamespace(const std::string& ns) const;
   // Objects whose metadata.labels contain every pair in `labels`.
   std::vector<nlohmann::json> listByLabels(const std::map<std::string, std::string>& labels) const;
+  // The same within one namespace; only that namespace's objects are looked at.
+  std::vector<nlohmann::json> listNamespaceByLabels(
+      const std::string& ns, const std::map<std::string, std::string>& labels) const;
   std::vector<std::string> keys() const;
   size_t size() const;
 

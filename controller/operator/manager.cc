@@ -168,13 +168,7 @@ std::vector<json> Manager::list(const kube::ResourceRef& collection, const std::
   std::lock_guard lock(informers_mu_);
   const kube::Reflector* r = informerFor(collection, ns);
   if (r == nullptr) return {};
-  std::vector<json> out;
-  for (auto& object : r->store().listByLabels(labels)) {
-    if (object.value("metadata", json::object()).value("namespace", "") == ns) {
-      out.push_back(std::move(object));
-    }
-  }
-  return out;
+  return r->store().listNamespaceByLabels(ns, labels);
 }
 
 bool Manager::holdsLeaseFor(std::chrono::milliseconds margin) const {

@@ -122,6 +122,10 @@ TEST(Store, UpsertRemoveAndLookups) {
   EXPECT_EQ(store.listByLabels({{"app", "redis"}, {"t", "1"}}).size(), 1u);
   EXPECT_EQ(store.listByLabels({{"app", "redi"}}).size(), 0u);
   EXPECT_EQ(store.listByLabels({}).size(), 3u) << "no selector: every object, labels or not";
+  EXPECT_EQ(store.listNamespaceByLabels("a", {{"app", "redis"}}).size(), 1u);
+  EXPECT_EQ(store.listNamespaceByLabels("b", {{"app", "redis"}}).size(), 1u);
+  EXPECT_EQ(store.listNamespaceByLabels("a", {}).size(), 2u);
+  EXPECT_EQ(store.listNamespaceByLabels("ab", {{"app", "redis"}}).size(), 0u);
   EXPECT_EQ(store.keys(), (std::vector<std::string>{"a/x", "a/y", "b/x"}));
   EXPECT_TRUE(store.remove("a/y").has_value());
   EXPECT_FALSE(store.remove("a/y").has_value());
