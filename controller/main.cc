@@ -18,6 +18,7 @@
 #include "metrics/metrics.h"
 #include "operator/flags.h"
 #include "operator/manager.h"
+#include "reconciler/cached_fields.h"
 #include "reconciler/reconciler.h"
 
 using namespace slotkeeper;
@@ -157,6 +158,8 @@ int main(int argc, char** argv) {
       flags->leader_election_namespace.empty() ? ownNamespace() : flags->leader_election_namespace;
   manager_options.leader_election_id = flags->leader_election_id;
   manager_options.identity = identity;
+  manager_options.pod_cache_transform = reconciler::keepPodFieldsTheReconcilerReads;
+  manager_options.statefulset_cache_transform = reconciler::keepStatefulSetFieldsTheReconcilerReads;
   op::Manager manager(**client, reconciler, clock, manager_options);
   kube_port.setCache(&manager);
   manager.setObservers(

@@ -105,13 +105,16 @@ void Manager::startInformers() {
       if (wakesReconcile(old_object, o)) enqueueOwner(o);
     };
     owned_handlers.on_delete = [this](const json& o) { enqueueOwner(o); };
-    kube::ReflectorOptions owned_options;
-    owned_options.label_selector = managedBySelector();
-    owned_options.transform = kube::dropManagedFields;
+    kube::ReflectorOptions statefulset_options;
+    statefulset_options.label_selector = managedBySelector();
+    statefulset_options.transform = options_.statefulset_cache_transform;
     statefulset_informers_.push_back(std::make_unique<kube::Reflector>(
-        client_, kube::kStatefulSets.in(ns), owned_options, owned_handlers));
+        client_, kube::kStatefulSets.in(ns), statefulset_options, owned_handlers));
+    kube::ReflectorOptions pod_options;
+    pod_options.label_selector = managedBySelector();
+    pod_options.transform = options_.pod_cache_transform;
     pod_informers_.push_back(std::make_unique<kube::Reflector>(client_, kube::kPods.in(ns),
-                                                               owned_options, owned_handlers));
+                                                               pod_options, owned_handlers));
   }
   for (auto& r : cluster_informers_) r->start();
   for (auto& r : statefulset_informers_) r->start();

@@ -35,6 +35,10 @@ struct ManagerOptions {
   std::string leader_election_namespace = "default";
   std::string leader_election_id = "slotkeeper-leader";
   std::string identity;  // unique per process
+  // Applied to each pod and StatefulSet as it enters the caches, so that they keep only what
+  // the reconciler reads (RedisClusters lose managedFields only).
+  std::function<void(nlohmann::json&)> pod_cache_transform = kube::dropManagedFields;
+  std::function<void(nlohmann::json&)> statefulset_cache_transform = kube::dropManagedFields;
 };
 
 // Whether an update from `old_object` to `new_object` (a RedisCluster, StatefulSet or Pod) can

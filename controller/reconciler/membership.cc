@@ -18,10 +18,19 @@ Result<int> parseNonNegative(const std::string& text, const std::string& what) {
   return value;
 }
 
+// `object`'s member `key`, or an empty object when there is none. Unlike json::value, which
+// returns a copy, this reads in place: pods are read on every pass.
+const nlohmann::json& member(const nlohmann::json& object, const char* key) {
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  if (!object.is_object()) return kEmpty;
+  auto it = object.find(key);
+  return it == object.end() ? kEmpty : *it;
+}
+
 bool podIsReady(const nlohmann::json& pod) {
-  const auto& status = pod.value("status", nlohmann::json::object());
+  const auto& status = member(pod, "status");
   if (status.value("phase", "") != "Running") return false;
-  for (const auto& c : status.value("conditions", nlohmann::json::array())) {
+  for (const auto& c : member(status, "conditions")) {
     if (c.value("type", "") == "Ready") return c.value("status", "") == "True";
   }
   return false;
@@ -29,9 +38,8 @@ bool podIsReady(const nlohmann::json& pod) {
 
 // The first container that waits, with its reason: what keeps a pod from becoming ready.
 void readWaitingState(const nlohmann::json& status, PodInfo* info) {
-  for (const auto& c : status.value("containerStatuses", nlohmann::json::array())) {
-    const auto& waiting =
-        c.value("state", nlohmann::json::object()).value("waiting", nlohmann::json::object());
+  for (const auto& c : member(status, "containerStatuses")) {
+    const auto& waiting = member(member(c, "state"), "waiting");
     if (waiting.empty()) continue;
     info->waiting_reason = waiting.value("reason", "");
     info->waiting_message = waiting.value("message", "");
@@ -42,13 +50,10 @@ void readWaitingState(const nlohmann::json& status, PodInfo* info) {
 // The TLS stage from the pod's annotation, else from its volumes (templates from before the
 // annotation mounted a TLS Secret only when they served TLS only).
 void readTlsStage(const nlohmann::json& pod, PodInfo* info) {
-  const auto& annotations = pod.value("metadata", nlohmann::json::object())
-                                .value("annotations", nlohmann::json::object());
-  const auto& volumes =
-      pod.value("spec", nlohmann::json::object()).value("volumes", nlohmann::json::array());
-  for (const auto& v : volumes) {
+  const auto& annotations = member(member(pod, "metadata"), "annotations");
+  for (const auto& v : member(member(pod, "spec"), "volumes")) {
     if (v.value("name", "") != resources::kTlsVolume) continue;
-    info->tls_secret = v.value("secret", nlohmann::json::object()).value("secretName", "");
+    info->tls_secret = member(v, "secret").value("secretName", "");
   }
   const auto stage =
       resources::parseTlsStage(annotations.value(std::string(resources::kAnnotationTlsStage), ""));
@@ -64,15 +69,15 @@ void readTlsStage(const nlohmann::json& pod, PodInfo* info) {
 
 Result<PodInfo> podInfoFrom(const nlohmann::json& pod) {
   PodInfo info;
-  const auto& meta = pod.value("metadata", nlohmann::json::object());
+  const auto& meta = member(pod, "metadata");
   info.name = meta.value("name", "");
   info.uid = meta.value("uid", "");
-  const auto& labels = meta.value("labels", nlohmann::json::object());
+  const auto& labels = member(meta, "labels");
   info.revision = labels.value(std::string(resources::kLabelRevision), "");
   if (auto created = kube::parseTime(meta.value("creationTimestamp", "")); created.isOk()) {
     info.created = *created;
   }
-  auto shard = resources::shardFromLabels(meta.value("labels", nlohmann::json::object()));
+  auto shard = resources::shardFromLabels(labels);
   if (!shard.has_value()) {
     return invalidArgument("pod " + info.name + " has no valid " +
                            std::string(resources::kLabelShard) + " label");
@@ -82,15 +87,15 @@ Result<PodInfo> podInfoFrom(const nlohmann::json& pod) {
   if (dash == std::string::npos) return invalidArgument("pod " + info.name + " has no ordinal");
   ASSIGN_OR_RETURN(info.ordinal,
                    parseNonNegative(info.name.substr(dash + 1), "ordinal of pod " + info.name));
-  const auto& status = pod.value("status", nlohmann::json::object());
+  const auto& status = member(pod, "status");
   info.ip = status.value("podIP", "");
-  info.node_name = pod.value("spec", nlohmann::json::object()).value("nodeName", "");
+  info.node_name = member(pod, "spec").value("nodeName", "");
   info.failure_domain = info.node_name;
   info.terminating = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
   info.ready = podIsReady(pod) && !info.ip.empty() && !info.terminating;
   readWaitingState(status, &info);
   readTlsStage(pod, &info);
-  for (const auto& c : status.value("conditions", nlohmann::json::array())) {
+  for (const auto& c : member(status, "conditions")) {
     if (c.value("type", "") == "PodScheduled" && c.value("status", "") == "False" &&
         c.value("reason", "") == "Unschedulable") {
       info.unschedulable_message = c.value("message", "unschedulable");
