@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <future>
+#include <iterator>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "common/failpoint.h"
 #include "common/log.h"
 #include "engine/observer.h"
 
@@ -211,10 +213,12 @@ void Executor::announceToMembers(NodeClient& node) {
   }
 }
 
-// Runs one move end to end on connections of its own.
+// Runs one move end to end on connections of its own, to source and target only: the other
+// masters learn the new owners once the whole batch of moves is done
+// (tellMastersTheNewOwners).
 static Status runOneMove(redis::NodeConnector& connector, const topology::MoveSlotsStep& move,
                          const MoveOptions& options, MoveCounters* counters,
-                         const std::function<bool()>& should_stop) {
+                         const std::function<bool()>& should_stop, HandedOverSlots* handed) {
   MoveWorker worker;
   ASSIGN_OR_RETURN(NodeClient * source, worker.connect(connector, move.source_address));
   ASSIGN_OR_RETURN(NodeClient * target, worker.connect(connector, move.target_address));
@@ -237,22 +241,53 @@ static Status runOneMove(redis::NodeConnector& connector, const topology::MoveSl
       static_cast<int64_t>(move.slots.count()) - static_cast<int64_t>(slots.size());
   if (slots.empty()) return Status::ok();
 
-  ASSIGN_OR_RETURN(auto entries, source->clusterNodes());
-  std::vector<NodeClient*> masters;
-  for (const auto& e : entries) {
-    if (!e.master || e.fail || e.handshake || e.noaddr || e.ip.empty()) continue;
-    if (e.id == move.source_id || e.id == move.target_id) continue;
-    ASSIGN_OR_RETURN(NodeClient * client, worker.connect(connector, e.address()));
-    masters.push_back(client);
-  }
   // With replica migration allowed, a master that gives away its last slot turns itself into
   // a replica of the receiver in the middle of a drain; the engine decides roles itself.
   RETURN_IF_ERROR(source->configSet("cluster-allow-replica-migration", "no"));
   log::info("moving slots", {{"source", move.source_address},
                              {"target", move.target_address},
                              {"slots", static_cast<int>(slots.size())}});
-  return moveSlots({source, move.source_id}, {target, move.target_id}, masters, slots, options,
-                   counters, should_stop);
+  handed->target_id = move.target_id;
+  handed->target_address = move.target_address;
+  return moveSlots({source, move.source_id}, {target, move.target_id}, {}, slots, options, counters,
+                   should_stop, &handed->slots);
+}
+
+// The moves told their sources and targets; every live master now learns all the new owners of
+// the batch in one pipelined round trip, so a batch costs one round trip per master, not one per
+// move and master. (Source and target are told again, which changes nothing.) Best effort past
+// the write fence: a master that misses it learns from the new owners' gossip, whose claims carry
+// newer config epochs, and the barrier after the moves waits until the masters agree.
+Status Executor::tellMastersTheNewOwners(const std::vector<HandedOverSlots>& handed) {
+  std::vector<redis::Command> assigns;
+  std::string via_address;
+  for (const auto& h : handed) {
+    for (int slot : h.slots) {
+      assigns.push_back({"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", h.target_id});
+    }
+    if (!h.slots.empty() && via_address.empty()) via_address = h.target_address;
+  }
+  if (assigns.empty()) return Status::ok();
+  auto via = clientFor(via_address);
+  auto masters = via.isOk() ? liveMasters(**via) : Result<std::vector<NodeClient*>>(via.status());
+  if (!masters.isOk()) {
+    log::warn("other masters not told the new owners; gossip will tell them",
+              {{"error", masters.status().toString()}});
+    return Status::ok();
+  }
+  for (NodeClient* master : *masters) {
+    RETURN_IF_ERROR(checkWriteFence(options_.move));
+    auto replies = master->pipeline(assigns);
+    std::string problem = replies.isOk() ? "" : replies.status().toString();
+    for (size_t i = 0; replies.isOk() && problem.empty() && i < replies->size(); ++i) {
+      if ((*replies)[i].isError()) problem = (*replies)[i].str;
+    }
+    failpoint("moves.master-told");
+    if (problem.empty()) continue;
+    log::warn("a master was not told the new owners; gossip will tell it",
+              {{"node", master->address()}, {"error", problem}});
+  }
+  return Status::ok();
 }
 
 Status Executor::runMoves(const std::vector<topology::MoveSlotsStep>& moves) {
@@ -271,12 +306,15 @@ Status Executor::runMoves(const std::vector<topology::MoveSlotsStep>& moves) {
 
   std::atomic<bool> failed{false};
   auto stop = [&] { return failed.load() || (should_stop_ && should_stop_()); };
+  // Each lane records what its moves handed over in its own entry.
+  std::vector<std::vector<HandedOverSlots>> handed(lane_list.size());
   for (size_t start = 0; start < lane_list.size(); start += max_lanes) {
     size_t end = std::min(lane_list.size(), start + max_lanes);
     for (size_t l = start; l < end; ++l) {
       results.push_back(std::async(std::launch::async, [&, l]() -> Status {
         for (const auto& move : lane_list[l]) {
-          Status s = runOneMove(connector_, move, options_.move, &counters_, stop);
+          Status s = runOneMove(connector_, move, options_.move, &counters_, stop,
+                                &handed[l].emplace_back());
           if (!s.isOk()) {
             failed = true;
             return s.withContext(topology::describeStep(Step{move}));
@@ -298,7 +336,11 @@ Status Executor::runMoves(const std::vector<topology::MoveSlotsStep>& moves) {
       first_error = s;
     }
   }
-  return first_error;
+  // Also after a failed move: the waves it finished have their new owner.
+  std::vector<HandedOverSlots> all;
+  for (auto& lane : handed) std::move(lane.begin(), lane.end(), std::back_inserter(all));
+  Status told = tellMastersTheNewOwners(all);
+  return first_error.isOk() ? told : first_error;
 }
 
 // After a failover of a move's source, the importing node may see the slot with no owner: it

@@ -25,6 +25,13 @@ struct ExecutorOptions {
   int max_parallel_moves = 4;
 };
 
+// What one move handed over: the slots it gave target, as owned and routed by target and source.
+struct HandedOverSlots {
+  std::string target_id;
+  std::string target_address;
+  std::vector<int> slots;
+};
+
 struct ExecutionProgress {
   size_t step_index = 0;  // 0-based index of the running step
   size_t steps_total = 0;
@@ -59,6 +66,7 @@ class Executor {
  private:
   Status runStep(const topology::Step& step);
   Status runMoves(const std::vector<topology::MoveSlotsStep>& moves);
+  Status tellMastersTheNewOwners(const std::vector<HandedOverSlots>& handed);
   Status pointUnboundSlotsAtHolder(redis::NodeClient& owner, const topology::SettleSlotStep& first,
                                    const std::vector<int>& slots);
   Status remarkTakeoverHolder(redis::NodeClient& holder, const topology::SettleSlotStep& first,

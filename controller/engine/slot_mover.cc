@@ -383,7 +383,7 @@ Status assignSlotsEverywhere(const MoveNode& owner, const std::vector<NodeClient
 Status moveSlots(const MoveNode& source, const MoveNode& target,
                  const std::vector<NodeClient*>& masters, const std::vector<int>& slots,
                  const MoveOptions& options, MoveCounters* counters,
-                 const std::function<bool()>& should_stop) {
+                 const std::function<bool()>& should_stop, std::vector<int>* assigned) {
   // The source learns the new owner right after the target (the order redis-cli uses), so a
   // client redirected by either one ends up at the target.
   std::vector<NodeClient*> others = {source.client};
@@ -405,6 +405,7 @@ Status moveSlots(const MoveNode& source, const MoveNode& target,
     RETURN_IF_ERROR(checkWriteFence(options));
     RETURN_IF_ERROR(assignSlotsEverywhere(target, others, wave, options));
     counters->slots_moved += static_cast<int64_t>(wave.size());
+    if (assigned != nullptr) assigned->insert(assigned->end(), wave.begin(), wave.end());
   }
   return Status::ok();
 }

@@ -75,15 +75,18 @@ enum class BusyKeyPolicy {
   kDestinationWins,
 };
 
-// Moves `slots` (owned by source) to target. `masters` are every master that must learn the new
-// owner (source and target included or not; both are handled first). Stops at the first error,
+// Moves `slots` (owned by source) to target. `masters` are the other masters to tell each wave's
+// new owner right away (source and target are always told, target first); a caller that tells
+// them later, in one round trip for many moves, passes none. Each wave's slots are appended to
+// `assigned` (when given) once target and source own and route them. Stops at the first error,
 // leaving the current wave's slots open for a later run to settle. Before each wave it checks
 // that source and target are still the masters the plan names; a failover since (or a MOVED
 // reply to MIGRATE) ends the move with Conflict: observe and plan again.
 Status moveSlots(const MoveNode& source, const MoveNode& target,
                  const std::vector<redis::NodeClient*>& masters, const std::vector<int>& slots,
                  const MoveOptions& options, MoveCounters* counters,
-                 const std::function<bool()>& should_stop = {});
+                 const std::function<bool()>& should_stop = {},
+                 std::vector<int>* assigned = nullptr);
 
 // Moves every key of `slots` that `holder` has to `destination`, until the holder has none.
 Status migrateSlotKeys(redis::NodeClient& holder, redis::NodeClient& destination,

@@ -4,7 +4,8 @@
 // commands it sent to Redis by name. The whole run is done twice side by side: agreement
 // polling that backs off (the default) and the fixed 10 ms polling it replaced; the ratios are
 // printed at the end. Every key is read back after each scale.
-// Usage: sk_bench_big_cluster [keys] [masters_from] [masters_to]   (default 1000000 30 40)
+// Usage: sk_bench_big_cluster [keys] [masters_from] [masters_to] [--default-polling-only]
+//   (default 1000000 30 40; the last flag skips the fixed-polling run)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,13 +26,22 @@ namespace {
 
 using Seconds = std::chrono::duration<double>;
 
-// Counts the commands sent through it by name ("CLUSTER NODES", "MIGRATE", ...).
+// Counted next to the commands, in parentheses so no command name can match them.
+constexpr const char* kRoundTrips = "(round trips)";
+constexpr const char* kConnections = "(connections)";
+
+// Counts the commands sent through it by name ("CLUSTER NODES", "MIGRATE", ...), the round trips
+// (pipelines) they went in and the connections opened.
 class CountingConnector final : public redis::NodeConnector {
  public:
   explicit CountingConnector(redis::NodeConnector& real) : real_(real) {}
 
   Result<std::unique_ptr<redis::NodeClient>> connect(const std::string& address) override {
     ASSIGN_OR_RETURN(auto client, real_.connect(address));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++counts_[kConnections];
+    }
     return std::unique_ptr<redis::NodeClient>(std::make_unique<Client>(std::move(client), *this));
   }
 
@@ -60,6 +70,7 @@ class CountingConnector final : public redis::NodeConnector {
 
   void count(const std::vector<redis::Command>& commands) {
     std::lock_guard<std::mutex> lock(mu_);
+    ++counts_[kRoundTrips];
     for (const auto& cmd : commands) {
       if (cmd.empty()) continue;
       std::string name = cmd[0];
@@ -101,6 +112,11 @@ StepResult timedConverge(CountingConnector& counting, const topology::DesiredSha
   return out;
 }
 
+int64_t reads(const StepResult& r, const std::string& cmd) {
+  auto it = r.commands.find(cmd);
+  return it == r.commands.end() ? 0 : it->second;
+}
+
 void printStep(const std::string& name, const StepResult& r) {
   const auto& by = r.report.seconds_by_step;
   auto part = [&](const char* kind) {
@@ -114,10 +130,15 @@ void printStep(const std::string& name, const StepResult& r) {
       part("other") + part("settles"), static_cast<long long>(r.report.slots_moved),
       static_cast<long long>(r.report.keys_moved));
   int64_t total = 0;
-  for (const auto& [cmd, n] : r.commands) total += n;
-  std::printf("  %-22s commands sent (%lld in all):", "", static_cast<long long>(total));
   std::vector<std::pair<int64_t, std::string>> top;
-  for (const auto& [cmd, n] : r.commands) top.push_back({n, cmd});
+  for (const auto& [cmd, n] : r.commands) {
+    if (cmd.front() == '(') continue;
+    total += n;
+    top.push_back({n, cmd});
+  }
+  std::printf("  %-22s %lld round trips on %lld connections; commands sent (%lld in all):", "",
+              static_cast<long long>(reads(r, kRoundTrips)),
+              static_cast<long long>(reads(r, kConnections)), static_cast<long long>(total));
   std::sort(top.rbegin(), top.rend());
   for (size_t i = 0; i < top.size() && i < 5; ++i) {
     std::printf(" %s %lld%s", top[i].second.c_str(), static_cast<long long>(top[i].first),
@@ -165,11 +186,6 @@ Run runScenario(int keys, int from, int to, const engine::ConvergeOptions& optio
   return run;
 }
 
-int64_t reads(const StepResult& r, const std::string& cmd) {
-  auto it = r.commands.find(cmd);
-  return it == r.commands.end() ? 0 : it->second;
-}
-
 void printRatio(const std::string& step, const StepResult& backoff, const StepResult& fixed) {
   std::printf(
       "  %-10s time fixed/backoff %5.2fx, agreement time %5.2fx, CLUSTER NODES reads "
@@ -195,9 +211,11 @@ int main(int argc, char** argv) {
   const int keys = argc > 1 ? std::atoi(argv[1]) : 1000000;
   const int from = argc > 2 ? std::atoi(argv[2]) : 30;
   const int to = argc > 3 ? std::atoi(argv[3]) : 40;
-  if (keys < 0 || from < 3 || to <= from) {
+  const bool one_run = argc > 4 && std::string(argv[4]) == "--default-polling-only";
+  if (keys < 0 || from < 3 || to <= from || (argc > 4 && !one_run)) {
     std::fprintf(stderr,
-                 "usage: sk_bench_big_cluster [keys] [masters_from>=3] [masters_to>from]\n");
+                 "usage: sk_bench_big_cluster [keys] [masters_from>=3] [masters_to>from] "
+                 "[--default-polling-only]\n");
     return 2;
   }
   log::setLevel(log::Level::kWarn);
@@ -207,6 +225,7 @@ int main(int argc, char** argv) {
   fixed.executor.agreement.max_poll_interval = fixed.executor.agreement.poll_interval;
   const Run a = runScenario(keys, from, to, backoff,
                             "agreement polling backs off (10 ms doubling to 160 ms, the default)");
+  if (one_run) return 0;
   const Run b = runScenario(keys, from, to, fixed, "agreement polling fixed at 10 ms");
   std::printf("\nratios (fixed polling against backing off):\n");
   printRatio("create", a.create, b.create);

@@ -98,7 +98,8 @@ INSTANTIATE_TEST_SUITE_P(
         CrashCase{"AfterImportingAndMigratingAreSet", "move.slots-opened", true},
         CrashCase{"InTheMiddleOfKeyTransfer", "move.keys-batch:5", true},
         CrashCase{"AfterTheTargetAloneLearnedItsNewSlots", "move.owner-assigned", true},
-        CrashCase{"AfterSetslotNodeReachedOnlySomeMasters", "move.other-assigned", false}),
+        CrashCase{"AfterTheSourceLearnedTheNewOwner", "move.other-assigned", false},
+        CrashCase{"AfterTheNewOwnersReachedOnlySomeMasters", "moves.master-told", false}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <sstream>
+
 #include "engine/agreement.h"
 #include "engine/converge.h"
 #include "engine/observer.h"
@@ -178,6 +181,45 @@ TEST(Executor, RebalancesThreeToFourMastersMovingEveryKey) {
   for (const auto& address : slice(nodes, 0, 3)) {
     EXPECT_EQ(h.cluster.configValue(address, "cluster-allow-replica-migration"), "no") << address;
   }
+}
+
+// Each move sets the new owner on its target and its source only; the masters outside a move
+// learn all the new owners of a batch of parallel moves once, after the last key moved, so a
+// batch costs a round trip per master rather than one per move and master.
+TEST(Executor, MastersOutsideAMoveLearnItsNewOwnerOnceAfterTheBatch) {
+  EngineHarness h;
+  auto nodes = h.cluster.addNodes(4);
+  h.cluster.formCluster(slice(nodes, 0, 3));
+  std::vector<std::string> owner_before(16384);
+  for (int slot = 0; slot < 16384; ++slot) owner_before[slot] = h.cluster.ownerOf(slot);
+  h.load(makeDataset(2000));
+
+  auto report = h.converge(shapeOf(nodes, 4, 0));
+  ASSERT_TRUE(report.isOk()) << report.status().toString();
+  ASSERT_EQ(report->slots_moved, 4096);
+
+  const auto log = h.cluster.commandLog();
+  size_t last_migrate = 0;
+  for (size_t i = 0; i < log.size(); ++i) {
+    if (log[i].find(" MIGRATE ") != std::string::npos) last_migrate = i;
+  }
+  ASSERT_GT(last_migrate, 0u);
+  const std::string target_id = h.cluster.idOf(nodes[3]);
+  std::map<std::pair<std::string, int>, int> told;  // (bystander, slot) -> times
+  for (size_t i = 0; i < log.size(); ++i) {
+    std::istringstream words(log[i]);
+    std::string address, cluster, setslot, slot, node, id;
+    words >> address >> cluster >> setslot >> slot >> node >> id;
+    if (setslot != "SETSLOT" || node != "NODE" || id != target_id || address == nodes[3]) continue;
+    const int s = std::stoi(slot);
+    if (address == h.cluster.addressOfId(owner_before[s])) continue;  // the slot's source
+    EXPECT_GT(i, last_migrate) << "told before the batch ended: " << log[i];
+    ++told[{address, s}];
+  }
+  // Every master outside a slot's move heard of it exactly once: 2 bystanders x 4096 slots.
+  EXPECT_EQ(told.size(), 2u * 4096u);
+  for (const auto& [key, times] : told) EXPECT_EQ(times, 1) << key.first << " slot " << key.second;
+  EXPECT_TRUE(agreeAndServe(h.cluster, nodes));
 }
 
 // A slot half moved when its source's replica is promoted by CLUSTER FAILOVER FORCE. The run
