@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "e2e/support/control_plane.h"
 #include "e2e/support/operator_env.h"
@@ -80,9 +81,17 @@ Status writeSecret(OperatorEnv& env, const CertificateAuthority& ca, const std::
                   ca.file(name + ".crt") + " --from-file=tls.key=" + ca.file(name + ".key") +
                   " --from-file=ca.crt=" + ca.file("ca.crt") + " --dry-run=client -o yaml");
   if (yaml.exit_code != 0) return internalError(yaml.output);
-  CommandResult applied = env.apply(yaml.output);
-  if (applied.exit_code != 0) return internalError(applied.output);
-  return Status::ok();
+  // A loaded API server may refuse a request now and then; each refusal is printed, and three in a
+  // row fail the test.
+  std::string refusals;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    CommandResult applied = env.apply(yaml.output);
+    if (applied.exit_code == 0) return Status::ok();
+    std::printf("applying Secret %s, attempt %d: %s\n", kSecret, attempt, applied.output.c_str());
+    refusals += applied.output;
+    std::this_thread::sleep_for(2s);
+  }
+  return internalError(refusals);
 }
 
 // The TLS Secret with a first certificate, and the password Secret tls-auth.
@@ -185,9 +194,17 @@ Status writeUserSecret(OperatorEnv& env, const std::string& password) {
       env.kubectl("create secret generic app-pw --from-literal=password=" + password +
                   " --dry-run=client -o yaml");
   if (yaml.exit_code != 0) return internalError(yaml.output);
-  CommandResult applied = env.apply(yaml.output);
-  if (applied.exit_code != 0) return internalError(applied.output);
-  return Status::ok();
+  // A loaded API server may refuse a request now and then; each refusal is printed, and three in a
+  // row fail the test.
+  std::string refusals;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    CommandResult applied = env.apply(yaml.output);
+    if (applied.exit_code == 0) return Status::ok();
+    std::printf("applying Secret %s, attempt %d: %s\n", kSecret, attempt, applied.output.c_str());
+    refusals += applied.output;
+    std::this_thread::sleep_for(2s);
+  }
+  return internalError(refusals);
 }
 
 // Pod name -> "uid/restartCount".
@@ -212,7 +229,8 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
   Status started = env.start(3);
   ASSERT_TRUE(started.isOk()) << started.toString();
   CertificateAuthority ca(env.workDir(), env.ns());
-  ASSERT_TRUE(writeSecrets(env, ca).isOk());
+  const Status secrets = writeSecrets(env, ca);
+  ASSERT_TRUE(secrets.isOk()) << secrets.toString();
 
   ASSERT_EQ(env.apply("apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\n"
                       "metadata:\n  name: tls\nspec:\n  masters: 3\n  replicasPerMaster: 0\n"
@@ -343,7 +361,8 @@ TEST(OperatorTls, ServesOnlyTlsScalesUnderTlsLoadAndReloadsARenewedCertificateWi
   ASSERT_EQ(ca.error(), "");
   auto renewed = redis::pemCertificateSha256(ca.pem("v2.crt"));
   ASSERT_TRUE(renewed.isOk());
-  ASSERT_TRUE(writeSecret(env, ca, "v2").isOk());
+  const Status rewritten = writeSecret(env, ca, "v2");
+  ASSERT_TRUE(rewritten.isOk()) << rewritten.toString();
   std::map<std::string, std::string> served;
   const bool all_renewed = env.waitFor(
       [&] {
@@ -504,7 +523,8 @@ TEST(OperatorTls, TlsIsAddedToARunningClusterAndRemovedAgainWithoutLosingAKey) {
   Status started = env.start(3);
   ASSERT_TRUE(started.isOk()) << started.toString();
   CertificateAuthority ca(env.workDir(), env.ns());
-  ASSERT_TRUE(writeSecrets(env, ca).isOk());
+  const Status secrets = writeSecrets(env, ca);
+  ASSERT_TRUE(secrets.isOk()) << secrets.toString();
   ASSERT_EQ(env.apply("apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\n"
                       "metadata:\n  name: tls\nspec:\n  masters: 3\n  replicasPerMaster: 1\n"
                       "  passwordSecret:\n    name: tls-auth\n")
