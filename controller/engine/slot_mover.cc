@@ -1,8 +1,6 @@
 #include "engine/slot_mover.h"
 
 #include <algorithm>
-#include <cstddef>
-#include <iterator>
 #include <map>
 
 #include "common/failpoint.h"
@@ -188,29 +186,20 @@ Status shrinkAfterTimeout(const Reply& r, int slot, const std::vector<std::strin
       "cluster-node-timeout is used) or look at the key's size");
 }
 
-// GETKEYSINSLOT for each of `slots`, up to the slot's batch size.
-std::vector<Command> fetchCommands(const std::vector<int>& slots,
-                                   const std::map<int, SlotState>& state,
-                                   const MoveOptions& options) {
+// One round: fetch up to batch_keys keys for each slot and migrate them. Slots that still have
+// keys (or hit a retryable error) are returned in `still_busy`.
+Status migrateRound(NodeClient& holder, NodeClient& destination, const std::string& dest_ip,
+                    int dest_port, const std::vector<int>& slots, const MoveOptions& options,
+                    BusyKeyPolicy policy, MoveCounters* counters, std::map<int, SlotState>* state,
+                    std::vector<int>* still_busy) {
   std::vector<Command> fetch;
   fetch.reserve(slots.size());
   for (int s : slots) {
     fetch.push_back({"CLUSTER", "GETKEYSINSLOT", std::to_string(s),
-                     std::to_string(batchOf(state, s, options))});
+                     std::to_string(batchOf(*state, s, options))});
   }
-  return fetch;
-}
+  ASSIGN_OR_RETURN(auto fetched, holder.pipeline(fetch));
 
-// One round: migrates the keys `fetched` found in each of `slots`. The keys of the group that
-// comes next (`following`, when there is one) are fetched in the same round trip, after the
-// MIGRATEs, into `fetched_following`: every round trip both moves keys and learns the next ones,
-// and the source still runs one group's MIGRATEs at a time. Slots that still have keys (or hit a
-// retryable error) are returned in `still_busy`.
-Status migrateRound(NodeClient& holder, NodeClient& destination, const std::string& dest_ip,
-                    int dest_port, const std::vector<int>& slots, const std::vector<Reply>& fetched,
-                    const std::vector<int>* following, const MoveOptions& options,
-                    BusyKeyPolicy policy, MoveCounters* counters, std::map<int, SlotState>* state,
-                    std::vector<int>* still_busy, std::vector<Reply>* fetched_following) {
   std::vector<Command> migrates;
   std::vector<int> migrate_slots;
   std::vector<std::vector<std::string>> migrate_keys;
@@ -229,21 +218,9 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
     migrate_slots.push_back(slots[i]);
     migrate_keys.push_back(std::move(keys));
   }
-  const std::vector<Command> next_fetch =
-      following == nullptr ? std::vector<Command>{} : fetchCommands(*following, *state, options);
-  if (migrates.empty()) {
-    if (next_fetch.empty()) return Status::ok();
-    ASSIGN_OR_RETURN(*fetched_following, holder.pipeline(next_fetch));
-    return Status::ok();
-  }
+  if (migrates.empty()) return Status::ok();
   RETURN_IF_ERROR(checkWriteFence(options));
-  std::vector<Command> round = migrates;
-  round.insert(round.end(), next_fetch.begin(), next_fetch.end());
-  ASSIGN_OR_RETURN(auto replies, holder.pipeline(round));
-  fetched_following->assign(
-      std::make_move_iterator(replies.begin() + static_cast<std::ptrdiff_t>(migrates.size())),
-      std::make_move_iterator(replies.end()));
-  replies.resize(migrates.size());
+  ASSIGN_OR_RETURN(auto replies, holder.pipeline(migrates));
   failpoint("move.keys-batch");
 
   for (size_t i = 0; i < replies.size(); ++i) {
@@ -320,17 +297,9 @@ Status migrateSlotKeys(NodeClient& holder, NodeClient& destination, const std::v
   std::vector<int> pending = slots;
   while (!pending.empty()) {
     std::vector<int> next;
-    const auto groups = chunk(pending, static_cast<size_t>(options.slots_per_pipeline));
-    // Only the first group's keys are fetched on their own; each later group's ride along with
-    // the MIGRATEs of the group before it.
-    ASSIGN_OR_RETURN(auto fetched, holder.pipeline(fetchCommands(groups.front(), state, options)));
-    for (size_t g = 0; g < groups.size(); ++g) {
-      const std::vector<int>* following = g + 1 < groups.size() ? &groups[g + 1] : nullptr;
-      std::vector<Reply> fetched_following;
-      RETURN_IF_ERROR(migrateRound(holder, destination, dest.first, dest.second, groups[g], fetched,
-                                   following, options, policy, counters, &state, &next,
-                                   &fetched_following));
-      fetched = std::move(fetched_following);
+    for (const auto& group : chunk(pending, static_cast<size_t>(options.slots_per_pipeline))) {
+      RETURN_IF_ERROR(migrateRound(holder, destination, dest.first, dest.second, group, options,
+                                   policy, counters, &state, &next));
     }
     pending = std::move(next);
   }

@@ -237,55 +237,6 @@ TEST(SlotMover, ABusyKeyWithTheSameValueIsReplacedAndTheMoveCompletes) {
   EXPECT_EQ(f.h.cluster.ownerOf(slot), f.h.cluster.idOf(f.nodes[1]));
 }
 
-// Counts the round trips (pipelines) sent through it.
-class RoundTripCounter final : public redis::NodeClient {
- public:
-  explicit RoundTripCounter(redis::NodeClient& real) : real_(real) {}
-  const std::string& address() const override { return real_.address(); }
-  Result<std::vector<redis::Reply>> pipeline(const std::vector<redis::Command>& commands) override {
-    ++round_trips;
-    return real_.pipeline(commands);
-  }
-  int round_trips = 0;
-
- private:
-  redis::NodeClient& real_;
-};
-
-// Keys move a group of slots per round trip, and the next group's keys are fetched in that same
-// round trip: 4 groups take 5 round trips (the first fetch alone), not 8.
-TEST(SlotMover, EachRoundTripMigratesOneGroupAndFetchesTheNextGroupsKeys) {
-  MoverFixture f(3000);
-  const std::vector<std::string> moving = f.keysInSlots(0, 63);
-  ASSERT_GT(moving.size(), 4u);
-  const std::vector<int> slots = slotRange(0, 63);
-  ASSERT_TRUE(f.clients[1]->clusterSetSlotsImporting(slots, f.h.cluster.idOf(f.nodes[0])).isOk());
-  ASSERT_TRUE(f.clients[0]->clusterSetSlotsMigrating(slots, f.h.cluster.idOf(f.nodes[1])).isOk());
-  // Every group has keys, so every round trip has MIGRATEs to send.
-  std::vector<std::string> extra;
-  for (int slot = 0; slot < 64; slot += 16) {
-    extra.push_back(keyIn(slot, "first-of-group"));
-    f.h.cluster.putKey(f.nodes[0], extra.back(), "v");
-  }
-  RoundTripCounter holder(*f.clients[0]);
-  engine::MoveOptions options;
-  options.slots_per_pipeline = 16;
-  engine::MoveCounters counters;
-  Status s = engine::migrateSlotKeys(holder, *f.clients[1], slots, options,
-                                     engine::BusyKeyPolicy::kHolderWins, &counters);
-  ASSERT_TRUE(s.isOk()) << s.toString();
-  EXPECT_EQ(holder.round_trips, 5);
-  EXPECT_EQ(counters.keys_moved, static_cast<int64_t>(moving.size() + extra.size()));
-  const auto source = f.h.cluster.keysOf(f.nodes[0]);
-  const auto target = f.h.cluster.keysOf(f.nodes[1]);
-  std::vector<std::string> all = moving;
-  all.insert(all.end(), extra.begin(), extra.end());
-  for (const auto& key : all) {
-    EXPECT_EQ(target.count(key), 1u) << key;
-    EXPECT_EQ(source.count(key), 0u) << key;
-  }
-}
-
 TEST(SlotMover, RepairingForwardTheSourcesCopyWins) {
   MoverFixture f(0);
   const int slot = 78;
