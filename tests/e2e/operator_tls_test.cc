@@ -74,6 +74,21 @@ class CertificateAuthority {
   std::string error_;
 };
 
+// Applies a Secret's YAML. A loaded API server may refuse a request now and then; each refusal is
+// printed, and three in a row fail the test.
+Status applySecret(OperatorEnv& env, const std::string& yaml, const std::string& name) {
+  std::string refusals;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    CommandResult applied = env.apply(yaml);
+    if (applied.exit_code == 0) return Status::ok();
+    std::printf("applying Secret %s, attempt %d: %s\n", name.c_str(), attempt,
+                applied.output.c_str());
+    refusals += applied.output;
+    std::this_thread::sleep_for(2s);
+  }
+  return internalError(refusals);
+}
+
 // The Secret as cert-manager writes it, created or replaced.
 Status writeSecret(OperatorEnv& env, const CertificateAuthority& ca, const std::string& name) {
   CommandResult yaml =
@@ -81,17 +96,7 @@ Status writeSecret(OperatorEnv& env, const CertificateAuthority& ca, const std::
                   ca.file(name + ".crt") + " --from-file=tls.key=" + ca.file(name + ".key") +
                   " --from-file=ca.crt=" + ca.file("ca.crt") + " --dry-run=client -o yaml");
   if (yaml.exit_code != 0) return internalError(yaml.output);
-  // A loaded API server may refuse a request now and then; each refusal is printed, and three in a
-  // row fail the test.
-  std::string refusals;
-  for (int attempt = 1; attempt <= 3; ++attempt) {
-    CommandResult applied = env.apply(yaml.output);
-    if (applied.exit_code == 0) return Status::ok();
-    std::printf("applying Secret %s, attempt %d: %s\n", kSecret, attempt, applied.output.c_str());
-    refusals += applied.output;
-    std::this_thread::sleep_for(2s);
-  }
-  return internalError(refusals);
+  return applySecret(env, yaml.output, kSecret);
 }
 
 // The TLS Secret with a first certificate, and the password Secret tls-auth.
@@ -194,17 +199,7 @@ Status writeUserSecret(OperatorEnv& env, const std::string& password) {
       env.kubectl("create secret generic app-pw --from-literal=password=" + password +
                   " --dry-run=client -o yaml");
   if (yaml.exit_code != 0) return internalError(yaml.output);
-  // A loaded API server may refuse a request now and then; each refusal is printed, and three in a
-  // row fail the test.
-  std::string refusals;
-  for (int attempt = 1; attempt <= 3; ++attempt) {
-    CommandResult applied = env.apply(yaml.output);
-    if (applied.exit_code == 0) return Status::ok();
-    std::printf("applying Secret %s, attempt %d: %s\n", kSecret, attempt, applied.output.c_str());
-    refusals += applied.output;
-    std::this_thread::sleep_for(2s);
-  }
-  return internalError(refusals);
+  return applySecret(env, yaml.output, "app-pw");
 }
 
 // Pod name -> "uid/restartCount".
