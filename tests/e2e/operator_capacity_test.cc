@@ -69,7 +69,8 @@ std::string memoryReport(OperatorEnv& env) {
 TEST(OperatorCapacity, AScaleInIntoFullMastersIsRefusedUntouchedAndUndoneByScalingBack) {
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
-  ASSERT_TRUE(env.start(3).isOk());
+  const Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   ASSERT_EQ(env.apply(clusterYaml(4, "64mb")).exit_code, 0);
   ASSERT_TRUE(env.waitFor(
       [&] { return env.clusterReady("full") && masterIps(env, "full").size() == 4; }, 180s))

@@ -334,7 +334,8 @@ TEST(OperatorChaos, ScaleOutAndInStruckByFaultsConvergeWithEveryKey) {
   SK_REQUIRE_CONTROL_PLANE();
   ScopedEnv slow("SLOTKEEPER_FAILPOINT", kSlowMigration);
   OperatorEnv env;
-  ASSERT_TRUE(env.start(4).isOk());
+  const Status started = env.start(4);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   std::mt19937 rng(20261126);
   createCluster(env, "chaos");
   int trial = 0;
@@ -356,7 +357,8 @@ TEST(OperatorChaosTrials, RandomFaultsDuringRebalances) {
   const unsigned seed = seed_env ? static_cast<unsigned>(std::atoll(seed_env)) : 1;
   ScopedEnv slow("SLOTKEEPER_FAILPOINT", kSlowMigration);
   OperatorEnv env;
-  ASSERT_TRUE(env.start(4).isOk());
+  const Status started = env.start(4);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   std::mt19937 rng(seed);
   const auto faults = allFaults();
   const char* only = std::getenv("SK_CHAOS_FAULT");  // one fault for every trial

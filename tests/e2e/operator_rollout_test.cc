@@ -149,7 +149,8 @@ RollOutcome rollWith(OperatorEnv& env, const std::string& cluster, const std::st
 TEST(OperatorRollout, LiveSettingsThenImageRestartOnlySettingAndResourcesRollFailoverFirst) {
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
-  ASSERT_TRUE(env.start(3).isOk());
+  const Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   ASSERT_EQ(env.apply(clusterYaml("roll", true)).exit_code, 0);
   ASSERT_TRUE(env.waitFor([&] { return rolled(env, "roll", 6); }, 180s)) << env.operatorLog();
 
@@ -203,7 +204,8 @@ TEST(OperatorRollout, LiveSettingsThenImageRestartOnlySettingAndResourcesRollFai
 TEST(OperatorRollout, AnImageThatCannotStartStopsTheRollAndFixingTheSpecResumesIt) {
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
-  ASSERT_TRUE(env.start(3).isOk());
+  const Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   ASSERT_EQ(env.apply(clusterYaml("stuck", false)).exit_code, 0);
   ASSERT_TRUE(env.waitFor([&] { return rolled(env, "stuck", 6); }, 180s)) << env.operatorLog();
   std::vector<std::string> seeds;
@@ -325,7 +327,8 @@ int acceptedBy(OperatorEnv& env, const std::string& cluster, const std::string& 
 TEST(OperatorRollout, AChangedPasswordSecretIsRolledInUnderLoadWithoutARestart) {
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
-  ASSERT_TRUE(env.start(3).isOk());
+  const Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   ASSERT_EQ(
       env.kubectl("create secret generic pw-auth --from-literal=password=first-secret").exit_code,
       0);
@@ -415,7 +418,8 @@ TEST(OperatorRollout, ZoneFailureDomainKeepsReplicasOutOfTheirMastersZoneAndPlac
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
   // Six Nodes, two per zone: keeping pods on different Nodes is not enough here.
-  ASSERT_TRUE(env.start(6).isOk());
+  const Status started = env.start(6);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   ASSERT_EQ(env.apply(clusterYaml("zoned", false) + "  failureDomain: zone\n").exit_code, 0);
   ASSERT_TRUE(env.waitFor([&] { return rolled(env, "zoned", 6); }, 180s)) << env.operatorLog();
   auto check_zones = [&] {

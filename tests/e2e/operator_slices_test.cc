@@ -42,7 +42,8 @@ TEST(OperatorSlices, ASecondClusterIsServedAndBecomesReadyWhileTheFirstMigrates)
   ScopedEnv slow("SLOTKEEPER_FAILPOINT", std::string(kSlowMigration) + "6000");
   OperatorEnv env;
   env.setOperatorArgs({"--workers", "1"});
-  ASSERT_TRUE(env.start(3).isOk());
+  const Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   ASSERT_EQ(env.apply(clusterYaml("first", 3)).exit_code, 0);
   ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("first"); }, 180s)) << env.operatorLog();
   const int64_t keys = loadKeys(env, "first");
@@ -148,7 +149,8 @@ TEST(OperatorSlices, AFrozenLeaderWritesNothingAfterTheStandbyTakesOverAndNoKeyI
   SK_REQUIRE_CONTROL_PLANE();
   ScopedEnv slow("SLOTKEEPER_FAILPOINT", std::string(kSlowMigration) + "3000");
   OperatorEnv env;
-  ASSERT_TRUE(env.start(3).isOk());
+  const Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   ASSERT_EQ(env.apply(clusterYaml("fenced", 3)).exit_code, 0);
   ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("fenced"); }, 180s)) << env.operatorLog();
   std::string leader = leaseHolder(env);

@@ -157,7 +157,8 @@ TEST(Operator, CreatesScalesOutAddsReplicasAndScalesInWithoutAFailedCommand) {
 TEST(Operator, HealsADeletedMasterPodAndKeepsItsNodeIdAndData) {
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
-  ASSERT_TRUE(env.start(3).isOk());
+  const Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   // A short node timeout lets Redis promote the replica before the pod returns.
   ASSERT_EQ(env.apply(clusterYaml("heal", 3, 1, true) +
                       "  redisConfig:\n    cluster-node-timeout: \"2000\"\n")
@@ -248,7 +249,8 @@ TEST(Operator, HealsADeletedMasterPodAndKeepsItsNodeIdAndData) {
 TEST(Operator, RestartsEveryPodAtOnceWithNewIpsAndKeepsNodeIdsAndData) {
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
-  ASSERT_TRUE(env.start(3).isOk());
+  const Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   ASSERT_EQ(env.apply(clusterYaml("restart", 3, 1, true)).exit_code, 0);
   ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("restart"); }, 180s)) << env.operatorLog();
   std::string seed = anyPodIp(env, "restart");
@@ -302,7 +304,8 @@ TEST(Operator, RestartsEveryPodAtOnceWithNewIpsAndKeepsNodeIdsAndData) {
 TEST(Operator, ReplacesALostReplicaAndForgetsTheNodeThatVanished) {
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
-  ASSERT_TRUE(env.start(3).isOk());
+  const Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   // No storage: a deleted pod comes back as a brand-new node with a new id.
   ASSERT_EQ(env.apply(clusterYaml("lost", 3, 1, false)).exit_code, 0);
   ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("lost"); }, 180s)) << env.operatorLog();
@@ -343,7 +346,8 @@ TEST(Operator, ReplacesALostReplicaAndForgetsTheNodeThatVanished) {
 TEST(Operator, KilledDuringAMigrationAndRestartedFinishesWithNoOpenSlotOrLostKey) {
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
-  ASSERT_TRUE(env.start(3).isOk());
+  const Status started = env.start(3);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   ASSERT_EQ(env.apply(clusterYaml("crash", 3, 0, false)).exit_code, 0);
   ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("crash"); }, 180s)) << env.operatorLog();
   // Enough keys that the move to a 4th master takes a moment, with small MIGRATE batches.
@@ -377,7 +381,8 @@ TEST(Operator, KilledDuringAMigrationAndRestartedFinishesWithNoOpenSlotOrLostKey
     open_after_kill += readTopology(env, ip).open_slots;
   std::printf("open slots after SIGKILL: %d\n", open_after_kill);
 
-  ASSERT_TRUE(env.startOperator().isOk());
+  const Status restarted = env.startOperator();
+  ASSERT_TRUE(restarted.isOk()) << restarted.toString();
   ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("crash"); }, 300s)) << env.operatorLog();
   expectShape(env, "crash", 4, 0);
   int64_t keys_after = 0;
@@ -391,7 +396,8 @@ TEST(Operator, KilledDuringAMigrationAndRestartedFinishesWithNoOpenSlotOrLostKey
 TEST(Operator, RefusesBadObjectsAndChangesNothing) {
   SK_REQUIRE_CONTROL_PLANE();
   OperatorEnv env;
-  ASSERT_TRUE(env.start(1).isOk());
+  const Status started = env.start(1);
+  ASSERT_TRUE(started.isOk()) << started.toString();
   struct Bad {
     std::string spec;
     std::string message;

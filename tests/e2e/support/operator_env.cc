@@ -172,14 +172,28 @@ Status OperatorEnv::startAgentAndNodes(int nodes,
   auto& plane = ControlPlane::instance();
   if (!plane.available()) return unavailable(plane.unavailableReason());
   kubeconfig_ = plane.kubeconfigPath();
-  CommandResult crd = runShell("kubectl --kubeconfig " + kubeconfig_ + " apply -f " + repoRoot() +
-                               "/crds/ && kubectl --kubeconfig " + kubeconfig_ +
-                               " wait --for condition=established --timeout=60s "
-                               "crd/redisclusters.redis.slotkeeper.io");
+  // Tests running side by side share the API server, which may refuse a request now and then:
+  // each set-up command gets three tries, and every refusal is printed.
+  auto setUp = [](const std::string& what, const std::string& command) {
+    CommandResult result;
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      result = runShell(command);
+      if (result.exit_code == 0) break;
+      std::printf("set-up %s, attempt %d: %s\n", what.c_str(), attempt, result.output.c_str());
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+    return result;
+  };
+  CommandResult crd =
+      setUp("CRD", "kubectl --kubeconfig " + kubeconfig_ + " apply -f " + repoRoot() +
+                       "/crds/ && kubectl --kubeconfig " + kubeconfig_ +
+                       " wait --for condition=established --timeout=60s "
+                       "crd/redisclusters.redis.slotkeeper.io");
   if (crd.exit_code != 0) return unavailable("CRD: " + crd.output);
   CommandResult ns =
-      runShell("kubectl --kubeconfig " + kubeconfig_ + " create namespace " + namespace_ +
-               " --dry-run=client -o yaml | kubectl --kubeconfig " + kubeconfig_ + " apply -f -");
+      setUp("namespace", "kubectl --kubeconfig " + kubeconfig_ + " create namespace " + namespace_ +
+                             " --dry-run=client -o yaml | kubectl --kubeconfig " + kubeconfig_ +
+                             " apply -f -");
   if (ns.exit_code != 0) return unavailable("namespace: " + ns.output);
   std::filesystem::create_directories(work_dir_ + "/agent");
   std::vector<std::string> argv = {nodeAgentPath(),
