@@ -186,8 +186,71 @@ Status shrinkAfterTimeout(const Reply& r, int slot, const std::vector<std::strin
       "cluster-node-timeout is used) or look at the key's size");
 }
 
-// One round: fetch up to batch_keys keys for each slot and migrate them. Slots that still have
-// keys (or hit a retryable error) are returned in `still_busy`.
+// Keys asked for per GETKEYSINSLOT, when batches are smaller: a slot's keys are listed once
+// and sent in batch-sized MIGRATEs, one round trip each, instead of listed again before each
+// batch. A small batch bounds how long one MIGRATE keeps the source from its clients; listing
+// once spares the round trips in between.
+constexpr int kKeysPerFetch = 1000;
+
+int fetchSizeOf(const std::map<int, SlotState>& state, int slot, const MoveOptions& options) {
+  return std::max(batchOf(state, slot, options), kKeysPerFetch);
+}
+
+// The keys of one slot listed by GETKEYSINSLOT and not yet migrated.
+struct FetchedSlot {
+  int slot = 0;
+  std::vector<std::string> keys;
+  size_t next = 0;          // first key not yet sent
+  bool maybe_more = false;  // the listing was full: the slot may hold more keys
+};
+
+// What one MIGRATE reply means for its slot: sent (the batch moved; go on with the next one)
+// or not (the slot was handled and is listed again in the next round, or the move stops).
+Result<bool> handleMigrateReply(const Reply& r, int slot, const std::vector<std::string>& keys,
+                                NodeClient& holder, NodeClient& destination,
+                                const std::string& dest_ip, int dest_port,
+                                const MoveOptions& options, BusyKeyPolicy policy,
+                                MoveCounters* counters, std::map<int, SlotState>* state) {
+  if (!r.isError()) {
+    counters->keys_moved += static_cast<int64_t>(keys.size());
+    return true;
+  }
+  if (r.isErrorWithPrefix("IOERR")) {
+    RETURN_IF_ERROR(
+        shrinkAfterTimeout(r, slot, keys, options, destination.address(), &(*state)[slot]));
+    return false;
+  }
+  if (isBusyKeyError(r) && policy == BusyKeyPolicy::kDestinationWins) {
+    RETURN_IF_ERROR(dropKeysTheDestinationHas(holder, destination, keys, options, slot, counters));
+    return false;
+  }
+  if (isBusyKeyError(r)) {
+    RETURN_IF_ERROR(resolveBusyKeys(holder, destination, keys, policy, slot, counters));
+    RETURN_IF_ERROR(checkWriteFence(options));
+    log::info(
+        "keys already on destination; replacing them with the holder's copies",
+        {{"slot", slot}, {"source", holder.address()}, {"destination", destination.address()}});
+    ASSIGN_OR_RETURN(auto again,
+                     holder.pipeline({buildMigrate(dest_ip, dest_port, keys, options, true)}));
+    if (again[0].isError()) {
+      return failedPrecondition("MIGRATE REPLACE slot " + std::to_string(slot) + ": " +
+                                again[0].str);
+    }
+    counters->keys_moved += static_cast<int64_t>(keys.size());
+    return false;
+  }
+  if (r.isErrorWithPrefix("MOVED")) {
+    return rolesChanged("MIGRATE slot " + std::to_string(slot) + " from " + holder.address() +
+                        ": " + r.str);
+  }
+  if (isRetryableMigrateError(r) && ++(*state)[slot].retries <= kMaxRetriesPerSlot) return false;
+  return failedPrecondition("MIGRATE slot " + std::to_string(slot) + " from " + holder.address() +
+                            " to " + destination.address() + ": " + r.str);
+}
+
+// One round: list each slot's keys, then migrate them a batch per slot per round trip. Slots
+// that may still have keys (a full listing, or an error that was handled) are returned in
+// `still_busy`.
 Status migrateRound(NodeClient& holder, NodeClient& destination, const std::string& dest_ip,
                     int dest_port, const std::vector<int>& slots, const MoveOptions& options,
                     BusyKeyPolicy policy, MoveCounters* counters, std::map<int, SlotState>* state,
@@ -196,13 +259,11 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
   fetch.reserve(slots.size());
   for (int s : slots) {
     fetch.push_back({"CLUSTER", "GETKEYSINSLOT", std::to_string(s),
-                     std::to_string(batchOf(*state, s, options))});
+                     std::to_string(fetchSizeOf(*state, s, options))});
   }
   ASSIGN_OR_RETURN(auto fetched, holder.pipeline(fetch));
 
-  std::vector<Command> migrates;
-  std::vector<int> migrate_slots;
-  std::vector<std::vector<std::string>> migrate_keys;
+  std::vector<FetchedSlot> open;
   for (size_t i = 0; i < slots.size(); ++i) {
     const Reply& r = fetched[i];
     if (r.isError()) {
@@ -210,71 +271,50 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
                                 holder.address() + ": " + r.str);
     }
     if (r.elements.empty()) continue;
-    std::vector<std::string> keys;
-    keys.reserve(r.elements.size());
-    for (const auto& e : r.elements) keys.push_back(e.str);
-    const bool long_timeout = (*state)[slots[i]].long_timeout;
-    migrates.push_back(buildMigrate(dest_ip, dest_port, keys, options, false, long_timeout));
-    migrate_slots.push_back(slots[i]);
-    migrate_keys.push_back(std::move(keys));
+    FetchedSlot f;
+    f.slot = slots[i];
+    f.keys.reserve(r.elements.size());
+    for (const auto& e : r.elements) f.keys.push_back(e.str);
+    f.maybe_more = static_cast<int>(f.keys.size()) >= fetchSizeOf(*state, f.slot, options);
+    open.push_back(std::move(f));
   }
-  if (migrates.empty()) return Status::ok();
-  RETURN_IF_ERROR(checkWriteFence(options));
-  ASSIGN_OR_RETURN(auto replies, holder.pipeline(migrates));
-  failpoint("move.keys-batch");
 
-  for (size_t i = 0; i < replies.size(); ++i) {
-    const Reply& r = replies[i];
-    int slot = migrate_slots[i];
-    if (!r.isError()) {
-      counters->keys_moved += static_cast<int64_t>(migrate_keys[i].size());
-      // A short batch emptied the slot: while a slot is MIGRATING the source creates no new
-      // keys in it (writes to absent keys are redirected with ASK), so no re-fetch is needed.
-      if (static_cast<int>(migrate_keys[i].size()) >= batchOf(*state, slot, options)) {
-        still_busy->push_back(slot);
+  while (!open.empty()) {
+    std::vector<Command> migrates;
+    std::vector<std::vector<std::string>> sent;
+    for (FetchedSlot& f : open) {
+      const size_t n =
+          std::min(f.keys.size() - f.next, static_cast<size_t>(batchOf(*state, f.slot, options)));
+      std::vector<std::string> keys(f.keys.begin() + static_cast<long>(f.next),
+                                    f.keys.begin() + static_cast<long>(f.next + n));
+      f.next += n;
+      const bool long_timeout = (*state)[f.slot].long_timeout;
+      migrates.push_back(buildMigrate(dest_ip, dest_port, keys, options, false, long_timeout));
+      sent.push_back(std::move(keys));
+    }
+    RETURN_IF_ERROR(checkWriteFence(options));
+    ASSIGN_OR_RETURN(auto replies, holder.pipeline(migrates));
+    failpoint("move.keys-batch");
+
+    std::vector<FetchedSlot> still_open;
+    for (size_t i = 0; i < replies.size(); ++i) {
+      FetchedSlot& f = open[i];
+      ASSIGN_OR_RETURN(const bool moved,
+                       handleMigrateReply(replies[i], f.slot, sent[i], holder, destination, dest_ip,
+                                          dest_port, options, policy, counters, state));
+      // A slot whose batch was not simply moved is listed afresh next round: its keys may have
+      // changed meanwhile (resolved conflicts, a smaller batch after a timeout).
+      if (!moved) {
+        still_busy->push_back(f.slot);
+      } else if (f.next < f.keys.size()) {
+        still_open.push_back(std::move(f));
+      } else if (f.maybe_more) {
+        // While a slot is MIGRATING the source creates no new keys in it (writes to absent keys
+        // are redirected with ASK), so a listing that was not full emptied the slot.
+        still_busy->push_back(f.slot);
       }
-      continue;
     }
-    if (r.isErrorWithPrefix("IOERR")) {
-      RETURN_IF_ERROR(shrinkAfterTimeout(r, slot, migrate_keys[i], options, destination.address(),
-                                         &(*state)[slot]));
-      still_busy->push_back(slot);
-      continue;
-    }
-    if (isBusyKeyError(r) && policy == BusyKeyPolicy::kDestinationWins) {
-      RETURN_IF_ERROR(
-          dropKeysTheDestinationHas(holder, destination, migrate_keys[i], options, slot, counters));
-      still_busy->push_back(slot);
-      continue;
-    }
-    if (isBusyKeyError(r)) {
-      RETURN_IF_ERROR(
-          resolveBusyKeys(holder, destination, migrate_keys[i], policy, slot, counters));
-      RETURN_IF_ERROR(checkWriteFence(options));
-      log::info(
-          "keys already on destination; replacing them with the holder's copies",
-          {{"slot", slot}, {"source", holder.address()}, {"destination", destination.address()}});
-      ASSIGN_OR_RETURN(
-          auto again,
-          holder.pipeline({buildMigrate(dest_ip, dest_port, migrate_keys[i], options, true)}));
-      if (again[0].isError()) {
-        return failedPrecondition("MIGRATE REPLACE slot " + std::to_string(slot) + ": " +
-                                  again[0].str);
-      }
-      counters->keys_moved += static_cast<int64_t>(migrate_keys[i].size());
-      still_busy->push_back(slot);
-      continue;
-    }
-    if (r.isErrorWithPrefix("MOVED")) {
-      return rolesChanged("MIGRATE slot " + std::to_string(slot) + " from " + holder.address() +
-                          ": " + r.str);
-    }
-    if (isRetryableMigrateError(r) && ++(*state)[slot].retries <= kMaxRetriesPerSlot) {
-      still_busy->push_back(slot);
-      continue;
-    }
-    return failedPrecondition("MIGRATE slot " + std::to_string(slot) + " from " + holder.address() +
-                              " to " + destination.address() + ": " + r.str);
+    open = std::move(still_open);
   }
   return Status::ok();
 }

@@ -404,6 +404,39 @@ TEST(SlotMover, AConnectionDroppedMidMoveIsRepairedByTheNextConverge) {
 
 // MIGRATE times out (IOERR) on big batches: the slot's batch is halved until it fits, and the
 // move completes.
+// Small batches bound how long one MIGRATE keeps the source busy; the slot's keys are still
+// listed once, not again before each batch.
+TEST(SlotMover, ASlotIsListedOnceAndItsKeysSentInBatchSizedMigrates) {
+  MoverFixture f(0);
+  std::string tag;
+  for (int i = 0; tag.empty() || redis::keyHashSlot(tag) > 99; ++i)
+    tag = "{t" + std::to_string(i) + "}";
+  const int slot = redis::keyHashSlot(tag);
+  std::map<std::string, std::string> crowd;
+  for (int i = 0; i < 40; ++i) crowd[tag + std::to_string(i)] = "c" + std::to_string(i);
+  f.h.load(crowd);
+  f.data.insert(crowd.begin(), crowd.end());
+  engine::MoveOptions options;
+  options.batch_keys = 8;
+  std::vector<size_t> batch_sizes;
+  f.h.cluster.setCommandHook(
+      [&](const std::string&, const redis::Command& cmd) -> std::optional<CommandFault> {
+        // MIGRATE host port "" 0 timeout KEYS k1 k2 ...
+        if (!cmd.empty() && cmd[0] == "MIGRATE") batch_sizes.push_back(cmd.size() - 7);
+        return std::nullopt;
+      });
+  engine::MoveCounters counters;
+  Status s = engine::moveSlots(f.moveNode(0), f.moveNode(1), {f.clients[2].get()}, {slot}, options,
+                               &counters);
+  ASSERT_TRUE(s.isOk()) << s.toString();
+
+  EXPECT_EQ(f.h.cluster.commandCount({"CLUSTER", "GETKEYSINSLOT"}, f.nodes[0]), 1);
+  EXPECT_EQ(batch_sizes, std::vector<size_t>(5, 8));
+  EXPECT_EQ(counters.keys_moved, 40);
+  EXPECT_EQ(f.h.cluster.keysOf(f.nodes[0]).size(), 0u);
+  EXPECT_TRUE(holdsExactly(f.h.cluster, f.data));
+}
+
 TEST(SlotMover, TimeoutsShrinkTheBatchUntilTheKeysMove) {
   MoverFixture f(3000);
   // Forty keys in one slot of the first master, so batches are big.
