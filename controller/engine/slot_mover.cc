@@ -1,6 +1,7 @@
 #include "engine/slot_mover.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 
 #include "common/failpoint.h"
@@ -192,6 +193,15 @@ Status shrinkAfterTimeout(const Reply& r, int slot, const std::vector<std::strin
 // once spares the round trips in between.
 constexpr int kKeysPerFetch = 1000;
 
+// Slots whose keys are listed in one round trip. GETKEYSINSLOT is cheap for the source, and a
+// wave's slots are all MIGRATING (no new keys appear in them), so keys are listed for several
+// slots ahead even when MIGRATEs go one slot per round trip.
+constexpr size_t kSlotsPerListing = 16;
+
+size_t listingGroupSize(const MoveOptions& options) {
+  return std::max(static_cast<size_t>(std::max(options.slots_per_pipeline, 1)), kSlotsPerListing);
+}
+
 int fetchSizeOf(const std::map<int, SlotState>& state, int slot, const MoveOptions& options) {
   return std::max(batchOf(state, slot, options), kKeysPerFetch);
 }
@@ -248,9 +258,9 @@ Result<bool> handleMigrateReply(const Reply& r, int slot, const std::vector<std:
                             " to " + destination.address() + ": " + r.str);
 }
 
-// One round: list each slot's keys, then migrate them a batch per slot per round trip. Slots
-// that may still have keys (a full listing, or an error that was handled) are returned in
-// `still_busy`.
+// One round: list each slot's keys, then migrate them, a batch from each of up to
+// slots_per_pipeline slots per round trip. Slots that may still have keys (a full listing, or an
+// error that was handled) are returned in `still_busy`.
 Status migrateRound(NodeClient& holder, NodeClient& destination, const std::string& dest_ip,
                     int dest_port, const std::vector<int>& slots, const MoveOptions& options,
                     BusyKeyPolicy policy, MoveCounters* counters, std::map<int, SlotState>* state,
@@ -279,10 +289,15 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
     open.push_back(std::move(f));
   }
 
+  // Up to slots_per_pipeline slots send a batch per round trip; a slot stays at the front until
+  // its listed keys are sent, so slots finish in order.
+  const size_t per_round_trip = static_cast<size_t>(std::max(options.slots_per_pipeline, 1));
   while (!open.empty()) {
+    const size_t window = std::min(open.size(), per_round_trip);
     std::vector<Command> migrates;
     std::vector<std::vector<std::string>> sent;
-    for (FetchedSlot& f : open) {
+    for (size_t i = 0; i < window; ++i) {
+      FetchedSlot& f = open[i];
       const size_t n =
           std::min(f.keys.size() - f.next, static_cast<size_t>(batchOf(*state, f.slot, options)));
       std::vector<std::string> keys(f.keys.begin() + static_cast<long>(f.next),
@@ -314,6 +329,9 @@ Status migrateRound(NodeClient& holder, NodeClient& destination, const std::stri
         still_busy->push_back(f.slot);
       }
     }
+    still_open.insert(still_open.end(),
+                      std::make_move_iterator(open.begin() + static_cast<long>(window)),
+                      std::make_move_iterator(open.end()));
     open = std::move(still_open);
   }
   return Status::ok();
@@ -337,7 +355,7 @@ Status migrateSlotKeys(NodeClient& holder, NodeClient& destination, const std::v
   std::vector<int> pending = slots;
   while (!pending.empty()) {
     std::vector<int> next;
-    for (const auto& group : chunk(pending, static_cast<size_t>(options.slots_per_pipeline))) {
+    for (const auto& group : chunk(pending, listingGroupSize(options))) {
       RETURN_IF_ERROR(migrateRound(holder, destination, dest.first, dest.second, group, options,
                                    policy, counters, &state, &next));
     }

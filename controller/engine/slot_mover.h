@@ -19,7 +19,8 @@ namespace slotkeeper::engine {
 struct MoveOptions {
   int batch_keys = 1000;         // keys per MIGRATE
   int slots_per_wave = 2048;     // slots opened (IMPORTING/MIGRATING) at once
-  int slots_per_pipeline = 128;  // slots whose keys are fetched and migrated per round trip
+  int slots_per_pipeline = 128;  // slots whose MIGRATEs share a round trip (keys are listed
+                                 // for at least 16 slots per round trip)
   std::chrono::milliseconds migrate_timeout{60000};
   // The most any MIGRATE may wait for the target (0: no limit). The source runs nothing else
   // while it waits, and its peers fail it over once that outlasts cluster-node-timeout, so a

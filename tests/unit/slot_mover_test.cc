@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "redis/key_slot.h"
 #include "unit/support/engine_harness.h"
 
@@ -434,6 +436,37 @@ TEST(SlotMover, ASlotIsListedOnceAndItsKeysSentInBatchSizedMigrates) {
   EXPECT_EQ(batch_sizes, std::vector<size_t>(5, 8));
   EXPECT_EQ(counters.keys_moved, 40);
   EXPECT_EQ(f.h.cluster.keysOf(f.nodes[0]).size(), 0u);
+  EXPECT_TRUE(holdsExactly(f.h.cluster, f.data));
+}
+
+// MIGRATEs one slot per round trip still have keys listed for many slots at once: every slot of
+// a small wave is listed before its first MIGRATE, and each MIGRATE carries one slot's keys.
+TEST(SlotMover, KeysAreListedForSeveralSlotsAheadOfOneSlotPerRoundTrip) {
+  MoverFixture f(20000);
+  engine::MoveOptions options;
+  options.slots_per_pipeline = 1;
+  std::vector<std::string> sequence;
+  f.h.cluster.setCommandHook(
+      [&](const std::string&, const redis::Command& cmd) -> std::optional<CommandFault> {
+        if (cmd.size() > 1 && cmd[1] == "GETKEYSINSLOT") sequence.push_back("list " + cmd[2]);
+        if (!cmd.empty() && cmd[0] == "MIGRATE") {
+          std::set<int> slots;
+          for (size_t i = 7; i < cmd.size(); ++i) slots.insert(redis::keyHashSlot(cmd[i]));
+          sequence.push_back("migrate " + std::to_string(slots.size()));
+        }
+        return std::nullopt;
+      });
+  engine::MoveCounters counters;
+  Status s = engine::moveSlots(f.moveNode(0), f.moveNode(1), {f.clients[2].get()}, slotRange(0, 15),
+                               options, &counters);
+  ASSERT_TRUE(s.isOk()) << s.toString();
+
+  const auto moving = f.keysInSlots(0, 15);
+  ASSERT_GT(moving.size(), 0u);
+  EXPECT_EQ(counters.keys_moved, static_cast<int64_t>(moving.size()));
+  ASSERT_GE(sequence.size(), 17u);
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(sequence[static_cast<size_t>(i)].rfind("list ", 0), 0u);
+  for (size_t i = 16; i < sequence.size(); ++i) EXPECT_EQ(sequence[i], "migrate 1");
   EXPECT_TRUE(holdsExactly(f.h.cluster, f.data));
 }
 
