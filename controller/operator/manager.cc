@@ -14,6 +14,14 @@ std::string managedBySelector() {
   return std::string(resources::kLabelManagedBy) + "=" + std::string(resources::kManagerName);
 }
 
+// An informer of the objects the operator owns (by its label), each slimmed by `transform`.
+kube::ReflectorOptions ownedObjectsOptions(std::function<void(json& object)> transform) {
+  kube::ReflectorOptions options;
+  options.label_selector = managedBySelector();
+  options.transform = std::move(transform);
+  return options;
+}
+
 std::string ownerKey(const json& object) {
   const auto& meta = object.value("metadata", json::object());
   const auto& labels = meta.value("labels", json::object());
@@ -105,16 +113,12 @@ void Manager::startInformers() {
       if (wakesReconcile(old_object, o)) enqueueOwner(o);
     };
     owned_handlers.on_delete = [this](const json& o) { enqueueOwner(o); };
-    kube::ReflectorOptions statefulset_options;
-    statefulset_options.label_selector = managedBySelector();
-    statefulset_options.transform = options_.statefulset_cache_transform;
     statefulset_informers_.push_back(std::make_unique<kube::Reflector>(
-        client_, kube::kStatefulSets.in(ns), statefulset_options, owned_handlers));
-    kube::ReflectorOptions pod_options;
-    pod_options.label_selector = managedBySelector();
-    pod_options.transform = options_.pod_cache_transform;
-    pod_informers_.push_back(std::make_unique<kube::Reflector>(client_, kube::kPods.in(ns),
-                                                               pod_options, owned_handlers));
+        client_, kube::kStatefulSets.in(ns),
+        ownedObjectsOptions(options_.statefulset_cache_transform), owned_handlers));
+    pod_informers_.push_back(std::make_unique<kube::Reflector>(
+        client_, kube::kPods.in(ns), ownedObjectsOptions(options_.pod_cache_transform),
+        owned_handlers));
   }
   for (auto& r : cluster_informers_) r->start();
   for (auto& r : statefulset_informers_) r->start();

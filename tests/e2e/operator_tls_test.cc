@@ -77,16 +77,9 @@ class CertificateAuthority {
 // Applies a Secret's YAML. A loaded API server may refuse a request now and then; each refusal is
 // printed, and three in a row fail the test.
 Status applySecret(OperatorEnv& env, const std::string& yaml, const std::string& name) {
-  std::string refusals;
-  for (int attempt = 1; attempt <= 3; ++attempt) {
-    CommandResult applied = env.apply(yaml);
-    if (applied.exit_code == 0) return Status::ok();
-    std::printf("applying Secret %s, attempt %d: %s\n", name.c_str(), attempt,
-                applied.output.c_str());
-    refusals += applied.output;
-    std::this_thread::sleep_for(2s);
-  }
-  return internalError(refusals);
+  CommandResult applied = withRetries("applying Secret " + name, [&] { return env.apply(yaml); });
+  if (applied.exit_code != 0) return internalError(applied.output);
+  return Status::ok();
 }
 
 // The Secret as cert-manager writes it, created or replaced.

@@ -51,6 +51,17 @@ CommandResult runShell(const std::string& command) {
   return result;
 }
 
+CommandResult withRetries(const std::string& what, const std::function<CommandResult()>& command) {
+  CommandResult result;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    result = command();
+    if (result.exit_code == 0) break;
+    std::printf("%s, attempt %d: %s\n", what.c_str(), attempt, result.output.c_str());
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  return result;
+}
+
 namespace {
 
 // The binaries under test: the build's, unless SK_OPERATOR_PATH / SK_NODE_AGENT_PATH /
@@ -172,17 +183,8 @@ Status OperatorEnv::startAgentAndNodes(int nodes,
   auto& plane = ControlPlane::instance();
   if (!plane.available()) return unavailable(plane.unavailableReason());
   kubeconfig_ = plane.kubeconfigPath();
-  // Tests running side by side share the API server, which may refuse a request now and then:
-  // each set-up command gets three tries, and every refusal is printed.
   auto setUp = [](const std::string& what, const std::string& command) {
-    CommandResult result;
-    for (int attempt = 1; attempt <= 3; ++attempt) {
-      result = runShell(command);
-      if (result.exit_code == 0) break;
-      std::printf("set-up %s, attempt %d: %s\n", what.c_str(), attempt, result.output.c_str());
-      std::this_thread::sleep_for(std::chrono::seconds(2));
-    }
-    return result;
+    return withRetries("set-up " + what, [&] { return runShell(command); });
   };
   CommandResult crd =
       setUp("CRD", "kubectl --kubeconfig " + kubeconfig_ + " apply -f " + repoRoot() +

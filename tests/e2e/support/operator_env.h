@@ -25,6 +25,11 @@ struct CommandResult {
 // Runs a shell command (bounded by the caller's own timeouts where it matters).
 CommandResult runShell(const std::string& command);
 
+// Runs `command` up to three times, 2 s apart, until it exits 0, printing each refusal under
+// `what`: tests running side by side share the API server, which may refuse a request now and
+// then. Returns the last try's result.
+CommandResult withRetries(const std::string& what, const std::function<CommandResult()>& command);
+
 // The source tree's root directory.
 std::string repoRoot();
 
