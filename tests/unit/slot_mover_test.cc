@@ -32,6 +32,18 @@ struct MoverFixture {
   engine::MoveNode moveNode(int i) {
     return {clients[static_cast<size_t>(i)].get(), h.cluster.idOf(nodes[static_cast<size_t>(i)])};
   }
+  // Loads `count` keys that share one slot of the first master (slot < 100); returns the slot.
+  int crowdOneSlot(int count) {
+    std::string tag;
+    for (int i = 0; tag.empty() || redis::keyHashSlot(tag) > 99; ++i) {
+      tag = "{t" + std::to_string(i) + "}";
+    }
+    std::map<std::string, std::string> crowd;
+    for (int i = 0; i < count; ++i) crowd[tag + std::to_string(i)] = "c" + std::to_string(i);
+    h.load(crowd);
+    data.insert(crowd.begin(), crowd.end());
+    return redis::keyHashSlot(tag);
+  }
   std::vector<std::string> keysInSlots(int first, int last) const {
     std::vector<std::string> out;
     for (const auto& [key, value] : data) {
@@ -410,14 +422,7 @@ TEST(SlotMover, AConnectionDroppedMidMoveIsRepairedByTheNextConverge) {
 // listed once, not again before each batch.
 TEST(SlotMover, ASlotIsListedOnceAndItsKeysSentInBatchSizedMigrates) {
   MoverFixture f(0);
-  std::string tag;
-  for (int i = 0; tag.empty() || redis::keyHashSlot(tag) > 99; ++i)
-    tag = "{t" + std::to_string(i) + "}";
-  const int slot = redis::keyHashSlot(tag);
-  std::map<std::string, std::string> crowd;
-  for (int i = 0; i < 40; ++i) crowd[tag + std::to_string(i)] = "c" + std::to_string(i);
-  f.h.load(crowd);
-  f.data.insert(crowd.begin(), crowd.end());
+  const int slot = f.crowdOneSlot(40);
   engine::MoveOptions options;
   options.batch_keys = 8;
   std::vector<size_t> batch_sizes;
@@ -473,13 +478,7 @@ TEST(SlotMover, KeysAreListedForSeveralSlotsAheadOfOneSlotPerRoundTrip) {
 TEST(SlotMover, TimeoutsShrinkTheBatchUntilTheKeysMove) {
   MoverFixture f(3000);
   // Forty keys in one slot of the first master, so batches are big.
-  std::string tag;
-  for (int i = 0; tag.empty() || redis::keyHashSlot(tag) > 99; ++i)
-    tag = "{t" + std::to_string(i) + "}";
-  std::map<std::string, std::string> crowd;
-  for (int i = 0; i < 40; ++i) crowd[tag + std::to_string(i)] = "c" + std::to_string(i);
-  f.h.load(crowd);
-  f.data.insert(crowd.begin(), crowd.end());
+  f.crowdOneSlot(40);
   engine::MoveOptions options;
   options.batch_keys = 8;
   int refused = 0;
