@@ -10,10 +10,14 @@
 // longest command, failed commands and lost writes; then the ratios. With --out DIR, each run's
 // per-second series (aligned on the move's start) goes to DIR/<run>.csv for plotting.
 // With --sweep, only slotkeeper runs, once per slots-per-round-trip x parallel lanes, to tune
-// them.
+// them. With --rate N the client offers N operations a second on a fixed schedule (an open
+// loop), each timed from when it was due, instead of sending each worker's next command when
+// the last one answered: a stall then shows in full, and the client leaves CPU to the rest, as
+// an application on other hosts would.
 //
 // Usage: sk_bench_client_impact [--keys N] [--out DIR] [--batch-keys N] [--lanes N]
 //                               [--pipeline-slots N] [--sweep] [--lead S] [--tail S]
+//                               [--rate OPS] [--workers N]
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,6 +51,8 @@ struct Options {
   bool sweep = false;
   int lead_seconds = 6;  // load before the move: the baseline seconds
   int tail_seconds = 4;  // load after it
+  int rate = 0;          // operations a second offered by the client; 0: a closed loop
+  int workers = 8;       // the client's workers
 };
 
 int64_t unixMs() {
@@ -74,7 +80,7 @@ std::string loadgenBinary() {
 // The load generator, from start to its summary.
 class Load {
  public:
-  Load(const Bed& bed, const std::string& work_dir) : dir_(work_dir) {
+  Load(const Bed& bed, const Options& options, const std::string& work_dir) : dir_(work_dir) {
     std::string addrs;
     for (int i = 0; i < 4; ++i) addrs += (i ? "," : "") + bed.servers.address(i);
     std::vector<std::string> args = {loadgenBinary(),
@@ -85,7 +91,9 @@ class Load {
                                      "--max-ops",
                                      "200000000",
                                      "--concurrency",
-                                     "8",
+                                     std::to_string(options.workers),
+                                     "--rate",
+                                     std::to_string(options.rate),
                                      "--keys",
                                      "20000",
                                      "--prefix",
@@ -222,7 +230,7 @@ Outcome runOnce(const Options& options, const std::string& name, Mover mover, do
   prepareBed(bed, options.keys);
   char dir_template[] = "/tmp/sk-bench-impact.XXXXXX";
   const std::string dir = mkdtemp(dir_template);
-  Load load(bed, dir);
+  Load load(bed, options, dir);
   std::this_thread::sleep_for(std::chrono::seconds(options.lead_seconds));
   Outcome out;
   out.name = name;
@@ -346,6 +354,10 @@ Options parseArgs(int argc, char** argv) {
       o.lead_seconds = intArg("--lead", value);
     } else if (flag == "--tail") {
       o.tail_seconds = intArg("--tail", value);
+    } else if (flag == "--rate") {
+      o.rate = intArg("--rate", value);
+    } else if (flag == "--workers") {
+      o.workers = intArg("--workers", value);
     } else {
       std::fprintf(stderr, "bench: unknown argument %s\n", flag.c_str());
       std::exit(2);
@@ -363,9 +375,11 @@ int main(int argc, char** argv) {
   const Options options = parseArgs(argc, argv);
   slotkeeper::log::setLevel(slotkeeper::log::Level::kWarn);  // the table, not each step
   std::printf(
-      "client impact: %d keys in 3 masters, a 4th master joins; go-redis client, 8 workers"
-      ", SET+GET on 20,000 keys of its own\n",
-      options.keys);
+      "client impact: %d keys in 3 masters, a 4th master joins; go-redis client, %d workers"
+      ", SET+GET on 20,000 keys of its own, %s\n",
+      options.keys, options.workers,
+      options.rate > 0 ? ("offered at " + std::to_string(options.rate) + " op/s").c_str()
+                       : "each worker's next command sent when the last one answered");
   if (options.sweep) {
     sweep(options);
   } else {

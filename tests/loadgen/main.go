@@ -58,6 +58,7 @@ type config struct {
 	timeout      time.Duration
 	progress     time.Duration
 	seriesFile   string
+	rate         float64     // operations a second offered by all workers; 0: as fast as answered
 	tls          *tls.Config // nil: plain TCP
 }
 
@@ -82,6 +83,7 @@ func parseFlags() config {
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Second, "per-command read/write timeout (and dial timeout)")
 	fs.DurationVar(&c.progress, "progress", 10*time.Second, "progress line interval on stderr (0: none)")
 	fs.StringVar(&c.seriesFile, "series-file", "", "write per-second throughput, failures, redirects and latency percentiles to this CSV file")
+	fs.Float64Var(&c.rate, "rate", 0, "offer this many operations a second in all, on a fixed schedule, timing each from when it was due (0: each worker sends its next command when the last one answers)")
 	var tlsCA, tlsCert, tlsKey, tlsServerName string
 	fs.StringVar(&tlsCA, "tls-ca", "", "speak TLS, trusting the CA certificates in this PEM file")
 	fs.StringVar(&tlsCert, "tls-cert", "", "client certificate (PEM) to present over TLS")
@@ -137,6 +139,8 @@ func parseFlags() config {
 		usageError("--timeout must be > 0")
 	case c.progress < 0:
 		usageError("--progress must be >= 0")
+	case c.rate < 0:
+		usageError("--rate must be >= 0")
 	}
 	return c
 }
@@ -276,8 +280,9 @@ type keyState struct {
 }
 
 type worker struct {
-	id   int
-	keys []keyState
+	id    int
+	keys  []keyState
+	pacer *pacer // nil: closed loop
 	// indices of keys acknowledged at least once, for the interleaved GETs
 	ackedList []int
 }
@@ -341,6 +346,15 @@ func (r *runner) takeOp() bool {
 	return true
 }
 
+// nextStart is the time the worker's next operation is timed from: now in a closed loop, its
+// slot on the schedule under --rate (after waiting for it).
+func (w *worker) nextStart() time.Time {
+	if w.pacer == nil {
+		return time.Now()
+	}
+	return w.pacer.wait()
+}
+
 func (r *runner) runWorker(ctx context.Context, w *worker) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(w.id)))
 	n := len(w.keys)
@@ -351,7 +365,7 @@ func (r *runner) runWorker(ctx context.Context, w *worker) {
 		idx, round := seq%n, int32(seq/n)
 		key := keyName(r.cfg.prefix, w.id, idx)
 		ks := &w.keys[idx]
-		began := time.Now()
+		began := w.nextStart()
 		err := r.client.Set(ctx, key, valueFor(key, round), 0).Err()
 		r.st.recordLatency(time.Since(began), err != nil)
 		r.st.sets.Add(1)
@@ -377,7 +391,7 @@ func (r *runner) runWorker(ctx context.Context, w *worker) {
 		}
 		ridx := w.ackedList[rng.IntN(len(w.ackedList))]
 		rkey := keyName(r.cfg.prefix, w.id, ridx)
-		began = time.Now()
+		began = w.nextStart()
 		val, err := r.client.Get(ctx, rkey).Result()
 		isNil := errors.Is(err, redis.Nil)
 		r.st.recordLatency(time.Since(began), err != nil && !isNil)
@@ -662,8 +676,8 @@ func main() {
 	ctx := context.Background()
 	done := make(chan struct{})
 	r.watchStop(done)
-	fmt.Fprintf(os.Stderr, "loadgen: seeds=%s concurrency=%d keys=%d max-ops=%d duration=%s\n",
-		strings.Join(cfg.addrs, ","), cfg.concurrency, cfg.keys, cfg.maxOps, cfg.duration)
+	fmt.Fprintf(os.Stderr, "loadgen: seeds=%s concurrency=%d keys=%d max-ops=%d duration=%s rate=%g\n",
+		strings.Join(cfg.addrs, ","), cfg.concurrency, cfg.keys, cfg.maxOps, cfg.duration, cfg.rate)
 
 	start := time.Now()
 	if cfg.seriesFile != "" {
@@ -675,6 +689,14 @@ func main() {
 		go sr.run(done)
 	}
 	deadline := time.AfterFunc(cfg.duration, func() { r.requestStop("duration") })
+	if cfg.rate > 0 {
+		perWorker := cfg.rate / float64(cfg.concurrency)
+		for i, w := range workers {
+			// Staggered, so the workers' operations are spread over each interval.
+			offset := time.Duration(float64(time.Second) / cfg.rate * float64(i))
+			w.pacer = newPacer(perWorker, start.Add(offset))
+		}
+	}
 	var wg sync.WaitGroup
 	for _, w := range workers {
 		wg.Add(1)
