@@ -5,7 +5,7 @@ set datafile commentschars "#"
 set terminal pngcairo size 1000,800 font ",10"
 set output dir."/client-impact.png"
 if (!exists("settings")) settings = ""
-set multiplot layout 2,1 title "go-redis client (8 workers, SET+GET) during a 3 -> 4 master rebalance of 1M keys; the move starts at 0\n".settings
+set multiplot layout 2,1 title "go-redis client (SET+GET) during a 3 -> 4 master rebalance of 1M keys; the move starts at 0\n".settings
 set grid
 set key outside right
 set xlabel "seconds from the move's start"

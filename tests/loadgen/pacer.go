@@ -27,17 +27,19 @@ func newPacer(perSecond float64, first time.Time) *pacer {
 
 // wait blocks until the next operation is due and returns the time to count its latency from.
 // An operation already late, because the ones before it took long, starts at once and is timed
-// from when it was due. One that the worker slept for is timed from when the worker woke: the
-// timer overshoots its interval by up to a millisecond, which is the load generator's doing, not
-// the server's, so the schedule moves on from the wake-up instead of building a backlog.
+// from when it was due. One the worker slept for is timed from when the worker woke: Go's timer
+// overshoots by up to about a millisecond, which is the load generator's doing, not the
+// server's. The schedule itself stays fixed, so the offered rate is kept.
 func (p *pacer) wait() time.Time {
 	due := p.due
-	if now := p.now(); now.Before(due) {
-		p.sleep(due.Sub(now))
-		if woke := p.now(); woke.After(due) {
-			due = woke
-		}
-	}
 	p.due = due.Add(p.interval)
+	now := p.now()
+	if !now.Before(due) {
+		return due
+	}
+	p.sleep(due.Sub(now))
+	if woke := p.now(); woke.After(due) {
+		return woke
+	}
 	return due
 }
