@@ -15,6 +15,8 @@
 // the last one answered: a stall then shows in full, and the client leaves CPU to the rest, as
 // an application on other hosts would.
 //
+// Exits 1 if any run's client saw a failed command or lost a write.
+//
 // Usage: sk_bench_client_impact [--keys N] [--out DIR] [--batch-keys N] [--lanes N]
 //                               [--pipeline-slots N] [--sweep] [--lead S] [--tail S]
 //                               [--rate OPS] [--workers N]
@@ -281,8 +283,13 @@ void printRow(const Outcome& o) {
 // The source runs each MIGRATE to its end before it serves anyone else, and takes the MIGRATEs
 // pipelined to it a read buffer at a time: the slots per round trip bound how long its clients
 // wait; the lanes, how many sources are busy at once.
-void sweep(Options options) {
+// A run whose client saw a failed command or lost a write.
+bool troubled(const Outcome& o) { return o.failed > 0 || o.lost > 0; }
+
+// Returns how many runs were troubled.
+int sweep(Options options) {
   printHeader();
+  int troubled_runs = 0;
   for (int pipeline : {1, 2, 8, 128}) {
     for (int lanes : {1, 4}) {
       options.pipeline_slots = pipeline;
@@ -290,11 +297,14 @@ void sweep(Options options) {
       Outcome o = runOnce(options, "p" + std::to_string(pipeline) + "/l" + std::to_string(lanes),
                           Mover::kSlotkeeper, 0);
       printRow(o);
+      troubled_runs += troubled(o) ? 1 : 0;
     }
   }
+  return troubled_runs;
 }
 
-void compare(const Options& options) {
+// Returns how many runs were troubled.
+int compare(const Options& options) {
   printHeader();
   Outcome sk = runOnce(options, "slotkeeper", Mover::kSlotkeeper, 0);
   printRow(sk);
@@ -319,6 +329,7 @@ void compare(const Options& options) {
               ratio(sk.median_p99_ms, none.median_p99_ms));
   std::printf("  longest command slotkeeper / redis-cli         = %6.2f\n",
               ratio(sk.max_ms, cli.max_ms));
+  return (troubled(sk) ? 1 : 0) + (troubled(none) ? 1 : 0) + (troubled(cli) ? 1 : 0);
 }
 
 int intArg(const char* flag, const char* value) {
@@ -380,10 +391,10 @@ int main(int argc, char** argv) {
       options.keys, options.workers,
       options.rate > 0 ? ("offered at " + std::to_string(options.rate) + " op/s").c_str()
                        : "each worker's next command sent when the last one answered");
-  if (options.sweep) {
-    sweep(options);
-  } else {
-    compare(options);
+  const int troubled_runs = options.sweep ? sweep(options) : compare(options);
+  if (troubled_runs > 0) {
+    std::printf("\n%d run(s) saw failed commands or lost writes\n", troubled_runs);
+    return 1;
   }
   return 0;
 }
