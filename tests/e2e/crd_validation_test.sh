@@ -132,7 +132,7 @@ EOF
   expect_eq "spec.migration.timeoutSeconds" "$(field minimal .spec.migration.timeoutSeconds)" 60 ||
     return 1
   expect_eq "spec.migration.slotsPerRoundTrip" \
-    "$(field minimal .spec.migration.slotsPerRoundTrip)" 128 || return 1
+    "$(field minimal .spec.migration.slotsPerRoundTrip)" 1 || return 1
   expect_eq "spec.migration.parallelMoves" "$(field minimal .spec.migration.parallelMoves)" 4 ||
     return 1
   expect_eq "spec.passwordSecret.key" "$(field minimal .spec.passwordSecret.key)" password ||

@@ -29,7 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // Every MIGRATE round takes this much longer, so a rebalance lasts long enough to be struck in
-// its middle.
+// its middle (the clusters send 128 slots' MIGRATEs per round, so it does not last hours).
 constexpr const char* kSlowMigration = "move.keys-batch=delay:1500";
 // After the fault, how long Redis may take to notice it, fail over and take the old master back
 // as a replica (three node timeouts): a write acknowledged from kReplicationLag before the
@@ -45,7 +45,7 @@ std::string clusterYaml(const std::string& name) {
   return "apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\nmetadata:\n  name: " +
          name +
          "\nspec:\n  masters: 3\n  replicasPerMaster: 1\n  redisConfig:\n"
-         "    cluster-node-timeout: \"5000\"\n";
+         "    cluster-node-timeout: \"5000\"\n  migration:\n    slotsPerRoundTrip: 128\n";
 }
 
 int64_t nowMs() {

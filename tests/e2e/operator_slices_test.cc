@@ -21,15 +21,17 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-// Every round of MIGRATEs (one per slot wave here) takes this long more, so a 3 -> 4 rebalance
-// of a small keyspace lasts a minute or more: long enough to act while it runs, whatever the
-// machine, while each slice still ends after one or two waves.
+// Every round of MIGRATEs (one per slot wave here: the clusters send a wave's 128 slots in one
+// round trip) takes this long more, so a 3 -> 4 rebalance of a small keyspace lasts a minute or
+// more: long enough to act while it runs, whatever the machine, while each slice still ends
+// after one or two waves.
 constexpr const char* kSlowMigration = "move.keys-batch=delay:";
 
 std::string clusterYaml(const std::string& name, int masters) {
   return "apiVersion: redis.slotkeeper.io/v1alpha1\nkind: RedisCluster\nmetadata:\n  name: " +
          name + "\nspec:\n  masters: " + std::to_string(masters) +
-         "\n  replicasPerMaster: 0\n  migration:\n    batchKeys: 1000\n";
+         "\n  replicasPerMaster: 0\n  migration:\n    batchKeys: 1000\n    slotsPerRoundTrip: "
+         "128\n";
 }
 
 bool hasStatefulSets(OperatorEnv& env, const std::string& cluster) {

@@ -40,7 +40,7 @@ TEST(ApiDefaults, MatchWhatTheApiServerStoresForAnEmptySpec) {
   applyDefaults(object);
   EXPECT_EQ(object["spec"], json::parse(R"({
     "image": "redis:7.0", "masters": 3, "replicasPerMaster": 1, "podAntiAffinity": "required",
-    "migration": {"batchKeys": 1000, "timeoutSeconds": 60, "slotsPerRoundTrip": 128,
+    "migration": {"batchKeys": 1000, "timeoutSeconds": 60, "slotsPerRoundTrip": 1,
                   "parallelMoves": 4},
     "updateStrategy": {"paused": false, "maxUnavailableShards": 1}, "failureDomain": "node"
   })"));
@@ -55,7 +55,7 @@ TEST(ApiDefaults, FillOnlyAbsentOrNullFieldsAndNestedObjectsThatArePresent) {
   EXPECT_EQ(spec["masters"], 7);
   EXPECT_EQ(spec["image"], "redis:7.0");
   EXPECT_EQ(spec["migration"], json::parse(R"({"batchKeys": 50, "timeoutSeconds": 60,
-                                               "slotsPerRoundTrip": 128, "parallelMoves": 4})"));
+                                               "slotsPerRoundTrip": 1, "parallelMoves": 4})"));
   EXPECT_EQ(
       spec["passwordSecret"],
       json::parse(R"({"name": "redis-auth", "key": "password", "rotationGraceSeconds": 60})"));
