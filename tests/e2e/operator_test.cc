@@ -111,7 +111,8 @@ TEST(Operator, CreatesScalesOutAddsReplicasAndScalesInWithoutAFailedCommand) {
   // Scale out through the scale subresource, the way `kubectl scale` users do.
   t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(env.kubectl("scale rediscluster/scale --replicas=4").exit_code, 0);
-  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("scale"); }, 240s)) << env.operatorLog();
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("scale"); }, 240s))
+      << env.diagnostics("scale");
   std::printf("scale 3 -> 4 masters (pods + rebalance): %.1f s\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   expectShape(env, "scale", 4, 1);
@@ -120,7 +121,8 @@ TEST(Operator, CreatesScalesOutAddsReplicasAndScalesInWithoutAFailedCommand) {
                         "'{\"spec\":{\"replicasPerMaster\":2}}'")
                 .exit_code,
             0);
-  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("scale"); }, 240s)) << env.operatorLog();
+  ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("scale"); }, 240s))
+      << env.diagnostics("scale");
   expectShape(env, "scale", 4, 2);
 
   // Scale in: no pod of the removed shard may go away while it still holds slots.

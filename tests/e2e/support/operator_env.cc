@@ -288,6 +288,11 @@ void OperatorEnv::killOperator() {
 
 std::string OperatorEnv::operatorLog() const { return readFile(work_dir_ + "/operator.log"); }
 
+std::string OperatorEnv::diagnostics(const std::string& cluster) {
+  return kubectl("get rediscluster " + cluster + " -o yaml").output +
+         kubectl("get statefulsets,pods -o wide").output + operatorLog();
+}
+
 bool OperatorEnv::waitFor(const std::function<bool()>& condition, std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

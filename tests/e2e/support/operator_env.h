@@ -74,6 +74,9 @@ class OperatorEnv {
   void killOperator();
   pid_t operatorPid() const { return operator_pid_; }
   std::string operatorLog() const;
+  // What to print when a cluster does not become Ready: its object, the StatefulSets and pods
+  // of the namespace, and the operator's log.
+  std::string diagnostics(const std::string& cluster);
 
   // Polls `condition` every 500 ms until it holds or `timeout` passes.
   bool waitFor(const std::function<bool()>& condition, std::chrono::seconds timeout);
