@@ -280,13 +280,12 @@ void printRow(const Outcome& o) {
   std::fflush(stdout);
 }
 
-// The source runs each MIGRATE to its end before it serves anyone else, and takes the MIGRATEs
-// pipelined to it a read buffer at a time: the slots per round trip bound how long its clients
-// wait; the lanes, how many sources are busy at once.
 // A run whose client saw a failed command or lost a write.
 bool troubled(const Outcome& o) { return o.failed > 0 || o.lost > 0; }
 
-// Returns how many runs were troubled.
+// The source runs each MIGRATE to its end before it serves anyone else, and takes the MIGRATEs
+// pipelined to it a read buffer at a time: the slots per round trip bound how long its clients
+// wait; the lanes, how many sources are busy at once. Returns how many runs were troubled.
 int sweep(Options options) {
   printHeader();
   int troubled_runs = 0;

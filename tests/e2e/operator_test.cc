@@ -95,7 +95,7 @@ TEST(Operator, CreatesScalesOutAddsReplicasAndScalesInWithoutAFailedCommand) {
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(env.apply(clusterYaml("scale", 3, 1, true)).exit_code, 0);
   ASSERT_TRUE(env.waitFor([&] { return env.clusterReady("scale"); }, 180s))
-      << env.kubectl("get rediscluster scale -o yaml").output << env.operatorLog();
+      << env.diagnostics("scale");
   double to_ready = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("apply -> Ready (3x1, including pod start): %.1f s\n", to_ready);
   expectShape(env, "scale", 3, 1);
